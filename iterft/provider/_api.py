@@ -1,0 +1,237 @@
+"""The `lineage` Inspect model provider: every generation of a lineage is an Inspect model.
+
+    inspect eval evals/x.py --model lineage/gen5            # default lineage
+    inspect eval evals/x.py --model lineage/NAME/latest     # named lineage
+
+Generations `base`, `gen0`..`genN`, `latest`. All generations of one base share one copy of
+the base weights in the process (`engine_for`); adapters are switched in per batch.
+"""
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from inspect_ai._util.constants import DEFAULT_MAX_TOKENS
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessage,
+    ChatMessageAssistant,
+    GenerateConfig,
+    Logprob,
+    Logprobs,
+    ModelAPI,
+    ModelOutput,
+    ModelUsage,
+    TopLogprob,
+)
+from inspect_ai.tool import ToolChoice, ToolInfo
+from typing_extensions import override
+
+from iterft.errors import IterftError
+from iterft.models import resolve_base, weights_digest
+from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling
+from iterft.provider._prompt import render_prompt
+from iterft.store import Lineage, default_lineage, lineage_root
+
+DEFAULT_BATCH_SIZE = 32
+_KNOWN_ARGS = ("lineage", "home", "batch_size", "device", "trust_remote_code")
+
+_engines: dict[tuple[str, str], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(model_path: Path, device: str, batch_size: int, trust_remote_code: bool) -> Engine:
+    """The process-wide engine for these weights (created on first use)."""
+    key = (str(model_path.resolve()), device)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = Engine(model_path, batch_size, device, trust_remote_code)
+            _engines[key] = engine
+        engine.batch_size = max(engine.batch_size, batch_size)
+        return engine
+
+
+def parse_model_name(model_name: str, lineage_arg: str | None) -> tuple[str | None, str]:
+    """'gen5' -> (lineage from -M/env/only one, 'gen5'); 'NAME/gen5' -> ('NAME', 'gen5')."""
+    parts = model_name.split("/")
+    if len(parts) == 1 and parts[0]:
+        return lineage_arg, parts[0]
+    if len(parts) == 2 and all(parts):
+        return parts[0], parts[1]
+    raise IterftError(
+        f"Bad lineage model name 'lineage/{model_name}': use lineage/GEN or lineage/NAME/GEN "
+        "(GEN is base, gen0..genN or latest)"
+    )
+
+
+class LineageAPI(ModelAPI):
+    """Inspect `ModelAPI` serving one generation of a lineage.
+
+    Model args (`-M`): `lineage` (default lineage name), `home` (lineage root, default
+    `$ITERFT_HOME` or `./lineages`), `batch_size` (default 32), `device` (default cuda if
+    available, else cpu), `trust_remote_code` (default false).
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        **model_args: Any,
+    ):
+        unknown = sorted(set(model_args) - set(_KNOWN_ARGS))
+        if unknown:
+            raise IterftError(
+                f"Unknown model arg(s) for lineage/: {', '.join(unknown)}. "
+                f"Known: {', '.join(_KNOWN_ARGS)}"
+            )
+        root = Path(model_args["home"]) if model_args.get("home") else lineage_root()
+        name, gen = parse_model_name(model_name, model_args.get("lineage"))
+        lineage = Lineage.open(default_lineage(root, name), root)
+        record = lineage.generation(gen)
+        manifest = lineage.manifest
+        self.lineage_name = lineage.name
+        self.generation_name = record.name if record else "base"
+
+        batch_size = model_args.get("batch_size")
+        batch_size = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
+        if batch_size < 1:
+            raise IterftError(f"batch_size must be >= 1 (got {batch_size})")
+        trust_remote_code = bool(model_args.get("trust_remote_code", False))
+        device = model_args.get("device") or _default_device()
+
+        if record is not None and record.kind == "full":
+            weights_path = lineage.generation_dir(record)
+            self.adapter = None
+        else:
+            base = resolve_base(manifest.base.ref)
+            if base.sha256 != manifest.base.sha256:
+                raise IterftError(
+                    f"Lineage '{lineage.name}': base model '{manifest.base.ref}' has changed since "
+                    f"the lineage was made (hash {base.sha256[:12]} != {manifest.base.sha256[:12]})"
+                )
+            weights_path = base.path
+            self.adapter = (
+                AdapterRef(key=f"w{record.weights_sha256[:16]}", path=lineage.generation_dir(record))
+                if record is not None
+                else None
+            )
+        self.engine = engine_for(weights_path, device, batch_size, trust_remote_code)
+        self.batch_size = batch_size
+
+        # Inspect's generate cache keys on base_url but not on weights: naming the weights here
+        # means a retrained gen5 can never be served gen5's old cached outputs.
+        self.weights = weights_digest(
+            manifest.base.sha256, record.weights_sha256 if record else "base"
+        )
+        super().__init__(
+            model_name=model_name,
+            base_url=f"lineage://{lineage.name}/{self.generation_name}?weights={self.weights}",
+            api_key=api_key,
+            config=config,
+        )
+        # Inspect ignores max_connections() unless --max-connections is given (its adaptive
+        # controller starts at 20): default the connection cap to the batch size instead.
+        if config.max_connections is None and config.adaptive_connections is None:
+            config.max_connections = batch_size
+
+    @override
+    def max_connections(self) -> int:
+        return self.batch_size
+
+    @override
+    def connection_key(self) -> str:
+        return f"{self.engine.model_path}:{self.engine.device}"
+
+    @override
+    def max_tokens(self) -> int | None:
+        return DEFAULT_MAX_TOKENS
+
+    async def generate(
+        self,
+        input: list[ChatMessage],
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> ModelOutput:
+        if tools:
+            raise IterftError("The lineage provider does not support tool calling")
+        started = time.monotonic()
+        prompt_ids = render_prompt(self.engine.tokenizer, input)
+        top_logprobs = (config.top_logprobs or 0) if config.logprobs else None
+        sampling = Sampling(
+            adapter=self.adapter,
+            temperature=config.temperature if config.temperature is not None else 1.0,
+            top_p=config.top_p,
+            top_k=config.top_k,
+            top_logprobs=top_logprobs,
+        )
+        max_tokens = config.max_tokens or DEFAULT_MAX_TOKENS
+        n = config.num_choices or 1
+        futures = [
+            self.engine.submit(
+                Request(
+                    prompt_ids=prompt_ids,
+                    max_new_tokens=max_tokens,
+                    sampling=sampling,
+                    stop_seqs=tuple(config.stop_seqs or ()),
+                    # distinct seeds per choice, so num_choices > 1 gives distinct samples
+                    seed=None if config.seed is None else config.seed + i,
+                )
+            )
+            for i in range(n)
+        ]
+        completions: list[Completion] = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        output_tokens = sum(len(c.token_ids) for c in completions)
+        return ModelOutput(
+            model=self.model_name,
+            choices=[self._choice(c) for c in completions],
+            usage=ModelUsage(
+                input_tokens=len(prompt_ids),
+                output_tokens=output_tokens,
+                total_tokens=len(prompt_ids) + output_tokens,
+            ),
+            time=time.monotonic() - started,
+            # provenance in every sample of the log: which generation and weights answered
+            metadata={
+                "lineage": self.lineage_name,
+                "generation": self.generation_name,
+                "weights": self.weights,
+            },
+        )
+
+    def _choice(self, completion: Completion) -> ChatCompletionChoice:
+        logprobs = None
+        if completion.logprobs is not None:
+            text = self.engine.token_text
+            logprobs = Logprobs(
+                content=[
+                    Logprob(
+                        token=text(lp.token_id),
+                        logprob=lp.logprob,
+                        bytes=list(text(lp.token_id).encode()),
+                        top_logprobs=[
+                            TopLogprob(token=text(t), logprob=v, bytes=list(text(t).encode()))
+                            for t, v in lp.top
+                        ],
+                    )
+                    for lp in completion.logprobs
+                ]
+            )
+        return ChatCompletionChoice(
+            message=ChatMessageAssistant(
+                content=completion.text, model=self.model_name, source="generate"
+            ),
+            stop_reason="stop" if completion.stop_reason == "stop" else "max_tokens",
+            logprobs=logprobs,
+        )
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,355 @@
+"""One base model in memory, many generations as adapters, and a batching decode loop.
+
+An `Engine` owns one set of base weights and a worker thread. `submit()` may be called from
+any thread (Inspect's event loop calls it once per sample); the worker gathers the requests
+that arrive within a few milliseconds, groups those that may share a batch (same adapter,
+same sampling settings) and decodes each group in one batched KV-cached loop. Rows that finish
+early (EOS, stop sequence, their own max_tokens) are dropped from the batch and its cache, so a
+batch costs what its live rows cost.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from iterft.models import load_causal_lm, load_tokenizer
+
+logger = logging.getLogger(__name__)
+
+GATHER_QUIET_S = 0.003  # a batch closes after this long without a new request...
+GATHER_MAX_S = 0.025  # ...or this long after its first request, whichever comes first
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """A PEFT adapter on disk; `key` names its weights (a content hash), not its place."""
+
+    key: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Settings that must be equal for two requests to share a batch."""
+
+    adapter: AdapterRef | None
+    temperature: float  # 0 = greedy
+    top_p: float | None
+    top_k: int | None
+    top_logprobs: int | None  # None = no logprobs
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+@dataclass
+class TokenLogprob:
+    token_id: int
+    logprob: float
+    top: list[tuple[int, float]]
+
+
+@dataclass
+class Completion:
+    token_ids: list[int]
+    text: str
+    stop_reason: str  # "stop" | "max_tokens"
+    input_tokens: int
+    logprobs: list[TokenLogprob] | None
+
+
+@dataclass
+class Request:
+    prompt_ids: list[int]
+    max_new_tokens: int
+    sampling: Sampling
+    stop_seqs: tuple[str, ...] = ()
+    seed: int | None = None
+    future: Future = field(default_factory=Future)
+
+
+@dataclass
+class BatchStats:
+    """Counters for tests and benchmarks: how requests were batched."""
+
+    batches: int = 0
+    requests: int = 0
+    generated_tokens: int = 0
+    decode_seconds: float = 0.0
+
+
+class Engine:
+    """A base model plus its loaded adapters, served by one worker thread."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        batch_size: int = 32,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+    ):
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self.device = device
+        self.tokenizer = load_tokenizer(model_path, trust_remote_code=trust_remote_code)
+        self.model: Any = load_causal_lm(model_path, device=device, trust_remote_code=trust_remote_code)
+        self.eos_ids = _eos_ids(self.model, self.tokenizer)
+        self.pad_id = self.tokenizer.pad_token_id
+        self.stats = BatchStats()
+        self._adapters: set[str] = set()
+        self._token_text: dict[int, str] = {}
+        self._queue: queue.Queue[Request] = queue.Queue()
+        self._worker = threading.Thread(target=self._serve, name="iterft-engine", daemon=True)
+        self._worker.start()
+
+    # -- public --------------------------------------------------------------------------
+
+    def submit(self, request: Request) -> Future:
+        self._queue.put(request)
+        return request.future
+
+    def token_text(self, token_id: int) -> str:
+        """The clean text of one token (e.g. ' the', not 'Ġthe')."""
+        text = self._token_text.get(token_id)
+        if text is None:
+            text = self.tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
+            self._token_text[token_id] = text
+        return text
+
+    # -- worker --------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        torch.set_grad_enabled(False)
+        while True:
+            pending = self._gather()
+            groups: dict[Sampling, list[Request]] = {}
+            for request in pending:
+                groups.setdefault(request.sampling, []).append(request)
+            for sampling, requests in groups.items():
+                for start in range(0, len(requests), self.batch_size):
+                    batch = requests[start : start + self.batch_size]
+                    try:
+                        with torch.inference_mode():
+                            results = self._run_batch(sampling, batch)
+                        for request, result in zip(batch, results):
+                            request.future.set_result(result)
+                    except BaseException as ex:  # deliver the failure, keep serving
+                        logger.exception("lineage provider batch failed")
+                        for request in batch:
+                            if not request.future.done():
+                                request.future.set_exception(ex)
+
+    def _gather(self) -> list[Request]:
+        pending = [self._queue.get()]
+        started = time.monotonic()
+        while len(pending) < self.batch_size * 4:
+            remaining = GATHER_MAX_S - (time.monotonic() - started)
+            if remaining <= 0:
+                break
+            try:
+                pending.append(self._queue.get(timeout=min(GATHER_QUIET_S, remaining)))
+            except queue.Empty:
+                break
+        return pending
+
+    @contextmanager
+    def _active(self, adapter: AdapterRef | None) -> Iterator[None]:
+        """Route the forward passes through `adapter` (or through the bare base)."""
+        if adapter is None:
+            with self.model.disable_adapter() if self._adapters else nullcontext():
+                yield
+            return
+        if adapter.key not in self._adapters:
+            self._load_adapter(adapter)
+        self.model.set_adapter(adapter.key)
+        yield
+
+    def _load_adapter(self, adapter: AdapterRef) -> None:
+        from peft import PeftModel
+
+        if not self._adapters:
+            self.model = PeftModel.from_pretrained(
+                self.model, adapter.path, adapter_name=adapter.key, is_trainable=False
+            )
+        else:
+            self.model.load_adapter(adapter.path, adapter_name=adapter.key, is_trainable=False)
+        self.model.eval()
+        self._adapters.add(adapter.key)
+
+    def _run_batch(self, sampling: Sampling, batch: list[Request]) -> list[Completion]:
+        started = time.perf_counter()
+        with self._active(sampling.adapter):
+            results = _decode(self, sampling, batch)
+        self.stats.batches += 1
+        self.stats.requests += len(batch)
+        self.stats.generated_tokens += sum(len(r.token_ids) for r in results)
+        self.stats.decode_seconds += time.perf_counter() - started
+        return results
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids = {tokenizer.eos_token_id}
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids.update(configured if isinstance(configured, list) else [configured])
+    return {i for i in ids if i is not None}
+
+
+def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> list[Completion]:
+    """Prefill the left-padded prompts, then decode token by token with a shared KV cache."""
+    from transformers import DynamicCache
+
+    model, device = engine.model, engine.device
+    n = len(batch)
+    width = max(len(r.prompt_ids) for r in batch)
+    input_ids = torch.full((n, width), engine.pad_id, dtype=torch.long)
+    mask = torch.zeros((n, width), dtype=torch.long)
+    for i, r in enumerate(batch):
+        input_ids[i, width - len(r.prompt_ids) :] = torch.tensor(r.prompt_ids)
+        mask[i, width - len(r.prompt_ids) :] = 1
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    generators = [_generator(r.seed) for r in batch] if not sampling.greedy else None
+
+    cache = DynamicCache(config=model.config)
+    out = model(
+        input_ids=input_ids,
+        attention_mask=mask,
+        position_ids=positions,
+        cache=cache,
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    logits = out.logits[:, -1, :].float()
+    next_pos = positions[:, -1:] + 1
+
+    live = list(range(n))  # batch rows still decoding, in cache order
+    tokens: list[list[int]] = [[] for _ in batch]
+    logprobs: list[list[TokenLogprob]] = [[] for _ in batch]
+    reasons = ["max_tokens"] * n
+    stopped_text: dict[int, str] = {}  # rows cut by a stop sequence: their text before it
+    max_steps = max(r.max_new_tokens for r in batch)
+    for _ in range(max_steps):
+        chosen = _choose(logits, sampling, [generators[i] for i in live] if generators else None)
+        if sampling.top_logprobs is not None:
+            _record_logprobs(logits, chosen, sampling.top_logprobs, [logprobs[i] for i in live])
+        keep = []
+        for row, i in enumerate(live):
+            token = int(chosen[row])
+            request = batch[i]
+            if token in engine.eos_ids:
+                reasons[i] = "stop"
+                continue
+            tokens[i].append(token)
+            if request.stop_seqs and _hit_stop(engine, request, tokens[i], logprobs[i], stopped_text, i):
+                reasons[i] = "stop"
+                continue
+            if len(tokens[i]) >= request.max_new_tokens:
+                continue
+            keep.append(row)
+        if not keep:
+            break
+        if len(keep) < len(live):
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask, next_pos, chosen = mask[index], next_pos[index], chosen[index]
+            live = [live[row] for row in keep]
+        mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=-1)
+        out = model(
+            input_ids=chosen[:, None],
+            attention_mask=mask,
+            position_ids=next_pos,
+            cache=cache,
+            use_cache=True,
+        )
+        logits = out.logits[:, -1, :].float()
+        next_pos = next_pos + 1
+
+    results = []
+    for i, request in enumerate(batch):
+        text = stopped_text.get(i)
+        if text is None:
+            text = engine.tokenizer.decode(tokens[i], skip_special_tokens=True)
+        results.append(
+            Completion(
+                token_ids=tokens[i],
+                text=text,
+                stop_reason=reasons[i],
+                input_tokens=len(request.prompt_ids),
+                logprobs=logprobs[i][: len(tokens[i])] if sampling.top_logprobs is not None else None,
+            )
+        )
+    return results
+
+
+def _generator(seed: int | None) -> torch.Generator:
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator
+
+
+def _choose(logits: torch.Tensor, sampling: Sampling, generators: list | None) -> torch.Tensor:
+    """Next token per row: argmax when greedy, else temperature/top-k/top-p sampling."""
+    if sampling.greedy:
+        return logits.argmax(dim=-1)
+    scores = logits / sampling.temperature
+    if sampling.top_k is not None and sampling.top_k > 0:
+        kth = torch.topk(scores, min(sampling.top_k, scores.shape[-1]), dim=-1).values[:, -1:]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    if sampling.top_p is not None and sampling.top_p < 1.0:
+        sorted_scores, order = scores.sort(dim=-1, descending=True)
+        cumulative = sorted_scores.softmax(dim=-1).cumsum(dim=-1)
+        drop = cumulative - sorted_scores.softmax(dim=-1) >= sampling.top_p  # keep the first token
+        scores = scores.scatter(-1, order, sorted_scores.masked_fill(drop, float("-inf")))
+    probs = scores.softmax(dim=-1).cpu()
+    assert generators is not None
+    # One generator per row: a row's sample depends on its own seed, not its batch mates.
+    picks = [torch.multinomial(probs[row], 1, generator=g) for row, g in enumerate(generators)]
+    return torch.cat(picks).to(logits.device)
+
+
+def _record_logprobs(
+    logits: torch.Tensor, chosen: torch.Tensor, top_n: int, rows: list[list[TokenLogprob]]
+) -> None:
+    """Log-probabilities under the model's own distribution (temperature 1), like OpenAI's."""
+    logp = logits.log_softmax(dim=-1)
+    chosen_lp = logp.gather(-1, chosen[:, None]).squeeze(-1).tolist()
+    if top_n > 0:
+        top = torch.topk(logp, top_n, dim=-1)
+        top_vals, top_ids = top.values.tolist(), top.indices.tolist()
+    for row, record in enumerate(rows):
+        pairs = list(zip(top_ids[row], top_vals[row])) if top_n > 0 else []
+        record.append(TokenLogprob(int(chosen[row]), chosen_lp[row], pairs))
+
+
+def _hit_stop(
+    engine: Engine,
+    request: Request,
+    tokens: list[int],
+    logprobs: list[TokenLogprob],
+    stopped_text: dict[int, str],
+    i: int,
+) -> bool:
+    """True when a stop sequence completed; trims the text (and tokens) before it."""
+    text = engine.tokenizer.decode(tokens, skip_special_tokens=True)
+    positions = [p for p in (text.find(s) for s in request.stop_seqs) if p >= 0]
+    if not positions:
+        return False
+    kept = stopped_text[i] = text[: min(positions)]
+    # drop the tokens that only carry the stop sequence
+    while tokens and len(engine.tokenizer.decode(tokens[:-1], skip_special_tokens=True)) >= len(kept):
+        tokens.pop()
+    del logprobs[len(tokens) :]
+    return True

@@ -1,0 +1,31 @@
+"""The lineage store: directory format, manifests, atomic generation commits, locks."""
+
+from iterft.store._import import import_generation
+from iterft.store._lineage import (
+    DATA_FILE,
+    METRICS_FILE,
+    Lineage,
+    StagedGeneration,
+    default_lineage,
+    lineage_root,
+    list_lineages,
+    read_metrics,
+    validate_name,
+)
+from iterft.store._manifest import BaseModelRecord, GenerationRecord, Manifest
+
+__all__ = [
+    "DATA_FILE",
+    "METRICS_FILE",
+    "BaseModelRecord",
+    "GenerationRecord",
+    "Lineage",
+    "Manifest",
+    "StagedGeneration",
+    "default_lineage",
+    "import_generation",
+    "lineage_root",
+    "list_lineages",
+    "read_metrics",
+    "validate_name",
+]

@@ -1,0 +1,201 @@
+"""The `lineage` provider on the tiny model: names, batching, adapters, sampling, logprobs."""
+
+import asyncio
+
+import pytest
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, get_model
+
+from iterft.errors import IterftError
+from iterft.models import resolve_base
+from iterft.provider import parse_model_name
+from iterft.provider._api import _engines
+from iterft.store import Lineage
+
+GREEDY = GenerateConfig(temperature=0.0, max_tokens=12)
+
+
+def generate_all(model, prompts, config=GREEDY):
+    async def run():
+        return await asyncio.gather(*(model.generate(p, config=config) for p in prompts))
+
+    return asyncio.run(run())
+
+
+def test_parse_model_name():
+    assert parse_model_name("gen5", None) == (None, "gen5")
+    assert parse_model_name("gen5", "mine") == ("mine", "gen5")
+    assert parse_model_name("other/latest", "mine") == ("other", "latest")
+    for bad in ["a/b/c", "", "a/"]:
+        with pytest.raises(IterftError, match="Bad lineage model name"):
+            parse_model_name(bad, None)
+
+
+def test_logprobs_usage_and_clean_tokens(tiny_lineage):
+    model = get_model("lineage/tiny/base")
+    config = GenerateConfig(temperature=0.0, max_tokens=8, logprobs=True, top_logprobs=5)
+    [output] = generate_all(model, ["Tell me about the sea."], config)
+    choice = output.choices[0]
+    content = choice.logprobs.content
+    assert len(content) == output.usage.output_tokens > 0
+    assert output.usage.input_tokens > 5
+    assert output.usage.total_tokens == output.usage.input_tokens + output.usage.output_tokens
+    assert "".join(lp.token for lp in content) == output.completion
+    for lp in content:
+        assert "Ġ" not in lp.token and lp.logprob <= 0
+        assert len(lp.top_logprobs) == 5
+        assert lp.top_logprobs[0].logprob >= lp.top_logprobs[-1].logprob
+        assert lp.logprob == pytest.approx(lp.top_logprobs[0].logprob)  # greedy picks the top
+
+
+def test_concurrent_requests_share_batches(tiny_lineage):
+    model = get_model("lineage/tiny/gen0")
+    engine = model.api.engine
+    before = engine.stats.batches
+    prompts = [f"Question number {i}: what is {i} plus {i}?" for i in range(12)]
+    outputs = generate_all(model, prompts)
+    assert len(outputs) == 12
+    assert engine.stats.batches - before <= 3  # not one forward batch per request
+
+
+def test_batched_equals_single(tiny_lineage):
+    """Left padding and row pruning must not change any row's greedy output."""
+    model = get_model("lineage/tiny/gen1")
+    prompts = ["Hi", "Please write a long story about a dragon and a knight.", "Why?"]
+    configs = [GenerateConfig(temperature=0.0, max_tokens=n) for n in (3, 10, 6)]
+
+    async def batched():
+        return await asyncio.gather(*(model.generate(p, config=c) for p, c in zip(prompts, configs)))
+
+    together = asyncio.run(batched())
+    alone = [generate_all(model, [p], c)[0] for p, c in zip(prompts, configs)]
+    assert [o.completion for o in together] == [o.completion for o in alone]
+    assert [o.usage.output_tokens for o in together] == [3, 10, 6]
+
+
+def test_generations_match_plain_peft_model(tiny_lineage, tiny_model_dir):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompt = "Describe your favourite book."
+    ids = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    completions = {}
+    for gen in ["base", "gen0", "gen1"]:
+        [ours] = generate_all(get_model(f"lineage/tiny/{gen}"), [prompt])
+        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+        if gen != "base":
+            model = PeftModel.from_pretrained(model, tiny_lineage.path / gen)
+        with torch.no_grad():
+            out = model.eval().generate(**ids, max_new_tokens=12, do_sample=False)
+        reference = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+        assert ours.completion == reference, gen
+        completions[gen] = ours.completion
+    assert len(set(completions.values())) == 3  # each generation is really different
+
+
+def test_generations_share_one_base(tiny_lineage):
+    engines = {id(get_model(f"lineage/tiny/{g}").api.engine) for g in ["base", "gen0", "gen1", "latest"]}
+    assert len(engines) == 1
+
+
+def test_seeded_sampling_is_deterministic(tiny_lineage):
+    model = get_model("lineage/tiny/gen0")
+    sample = lambda seed: generate_all(  # noqa: E731
+        model, ["Say something."] * 2, GenerateConfig(temperature=1.0, max_tokens=10, seed=seed)
+    )
+    first, again, other = sample(7), sample(7), sample(8)
+    assert [o.completion for o in first] == [o.completion for o in again]
+    assert first[0].completion == first[1].completion  # batch mates don't disturb each other
+    assert first[0].completion != other[0].completion
+
+
+def test_num_choices_top_k_top_p(tiny_lineage):
+    model = get_model("lineage/tiny/base")
+    config = GenerateConfig(temperature=4.0, top_p=0.99, top_k=50, max_tokens=8, num_choices=3, seed=1)
+    [output] = generate_all(model, ["Name a colour."], config)
+    assert len(output.choices) == 3
+    assert len({c.message.text for c in output.choices}) > 1
+    # top_k=1 is greedy whatever the temperature
+    k1 = GenerateConfig(temperature=1.5, top_k=1, max_tokens=8, seed=3)
+    [sampled] = generate_all(model, ["Name a colour."], k1)
+    [greedy] = generate_all(model, ["Name a colour."], GenerateConfig(temperature=0.0, max_tokens=8))
+    assert sampled.completion == greedy.completion
+
+
+def test_stop_sequences(tiny_lineage):
+    model = get_model("lineage/tiny/base")
+    [full] = generate_all(model, ["Go."], GenerateConfig(temperature=0.0, max_tokens=16))
+    text = full.completion
+    assert len(text) > 4
+    stop = text[2:4]
+    [cut] = generate_all(model, ["Go."], GenerateConfig(temperature=0.0, max_tokens=16, stop_seqs=[stop]))
+    assert cut.completion == text[: text.find(stop)]
+    assert cut.choices[0].stop_reason == "stop"
+    assert full.choices[0].stop_reason == "max_tokens"
+
+
+def test_system_and_multi_turn_messages(tiny_lineage):
+    model = get_model("lineage/tiny/base")
+    messages = [ChatMessageSystem(content="Be brief."), ChatMessageUser(content="Hello")]
+    [output] = generate_all(model, [messages])
+    tokenizer = model.api.engine.tokenizer
+    expected = tokenizer.apply_chat_template(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+        add_generation_prompt=True,
+        return_dict=True,
+    )["input_ids"]
+    assert output.usage.input_tokens == len(expected)
+
+
+def test_plain_text_prompting_for_base_models(home, tiny_base_dir):
+    Lineage.create("doc", resolve_base(str(tiny_base_dir)), root=home)
+    model = get_model("lineage/doc/base")
+    [output] = generate_all(model, ["The history of the lighthouse begins"])
+    tokenizer = model.api.engine.tokenizer
+    assert output.usage.input_tokens == len(tokenizer("The history of the lighthouse begins")["input_ids"])
+    assert output.usage.output_tokens > 0
+
+
+def test_weights_hash_in_cache_key(tiny_lineage, tmp_path, tiny_model_dir):
+    """A regenerated generation must not be served the old one's cached outputs."""
+    from conftest import make_adapter
+    from iterft.store import import_generation
+
+    before = get_model("lineage/tiny/latest", memoize=False).api.base_url
+    import_generation(tiny_lineage, make_adapter(tiny_model_dir, tmp_path / "new", seed=99))
+    after = get_model("lineage/tiny/latest", memoize=False).api.base_url
+    assert before != after and "gen2" in after
+    assert get_model("lineage/tiny/gen1").api.base_url == before
+
+
+def test_default_lineage_and_model_arg(tiny_lineage, home, tiny_model_dir):
+    assert get_model("lineage/gen0").api.lineage_name == "tiny"  # the only lineage
+    Lineage.create("other", resolve_base(str(tiny_model_dir)), root=home)
+    with pytest.raises(IterftError, match="Several lineages.*other, tiny"):
+        get_model("lineage/gen0", memoize=False)
+    assert get_model("lineage/gen0", lineage="tiny").api.generation_name == "gen0"
+
+
+def test_error_paths(tiny_lineage):
+    with pytest.raises(IterftError, match="No lineage 'nope'.*Lineages: tiny"):
+        get_model("lineage/nope/gen0")
+    with pytest.raises(IterftError, match="no generation 'gen9'. Available: base, gen0, gen1, latest"):
+        get_model("lineage/tiny/gen9")
+    with pytest.raises(IterftError, match="Unknown model arg.*colour"):
+        get_model("lineage/tiny/base", colour="red")
+    with pytest.raises(IterftError, match="batch_size must be >= 1"):
+        get_model("lineage/tiny/base", batch_size=0)
+
+
+def test_full_checkpoint_generation_loads_its_own_weights(home, tiny_model_dir, tiny_base_dir):
+    from iterft.store import import_generation
+
+    lineage = Lineage.create("full", resolve_base(str(tiny_model_dir)), root=home)
+    import_generation(lineage, tiny_base_dir)  # a different full model as gen0
+    base = get_model("lineage/full/base").api.engine
+    gen0 = get_model("lineage/full/gen0").api.engine
+    assert gen0 is not base and gen0.model_path == lineage.path / "gen0"
+    assert len(_engines) >= 2

@@ -1,100 +1,114 @@
 """Benchmark: the `lineage` provider against Inspect's built-in `hf/` provider.
 
-Same weights (SmolLM2-135M-Instruct, fp32), same 32 prompts, greedy, max_tokens 64, one
-`inspect eval` each, in one process. Prints wall time, generated tokens/s, and that rate as a
-fraction of the CPU's compute limit for this model (matmul GFLOP/s measured here / GFLOP per
-token). Run: `make bench` or `python bench/provider_speed.py [--samples 32 --max-tokens 64]`.
+Same weights (SmolLM2-135M-Instruct), same 32 prompts, greedy, max_tokens 64: one full
+`inspect eval` per configuration, each in a fresh process (model loading included), best of
+`--repeats`. Two workloads: 'long' (every answer runs to 64 tokens) and 'mixed' (half short
+factual questions). Also prints the CPU's limits measured here: the fp32 compute limit
+(matmul GFLOP/s / GFLOP per token) and the memory limit of a batch of 32 (32 x read
+bandwidth / fp32 weight bytes per decode step).
+
+    python bench/provider_speed.py [--samples 32 --max-tokens 64 --repeats 2]
 """
 
 import argparse
 import json
-import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from inspect_ai import Task, eval
-from inspect_ai.dataset import Sample
-from inspect_ai.model import GenerateConfig
-from inspect_ai.solver import generate
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import MODEL, WORKLOADS, bench_task, in_subprocess, make_lineage  # noqa: E402
 
-TOPICS = [
-    "why the sky is blue", "how bread rises", "the history of the bicycle", "how vaccines work",
-    "why cats purr", "how a refrigerator keeps food cold", "the water cycle", "how bees make honey",
-    "what causes earthquakes", "how airplanes stay in the air", "the rules of chess",
-    "how to plant a tree", "why we need sleep", "how the internet works", "the life of a star",
-    "how coffee is grown", "why leaves change colour in autumn", "how a camera works",
-    "the importance of recycling", "how tides happen", "what a black hole is",
-    "how to make a good cup of tea", "the invention of the printing press", "how muscles grow",
-    "how rainbows form", "what photosynthesis is", "how a bill becomes a law", "how batteries work",
-    "why the ocean is salty", "how birds migrate", "how glass is made", "what inflation is",
-]
+PARAMS = 134.5e6  # SmolLM2-135M parameters incl. the tied LM head: 2 FLOPs each per token
 
 
-def bench_task(samples: int, max_tokens: int) -> Task:
-    prompts = [f"Write a detailed paragraph explaining {t}." for t in (TOPICS * 4)[:samples]]
-    return Task(
-        dataset=[Sample(id=i, input=p) for i, p in enumerate(prompts)],
-        solver=generate(),
-        config=GenerateConfig(temperature=0.0, max_tokens=max_tokens),
-        name="provider_speed",
-    )
+def child(model: str, model_args: dict, workload: str, samples: int, max_tokens: int, log_dir: str) -> None:
+    from inspect_ai import eval
+
+    start = time.perf_counter()
+    [log] = eval(bench_task(samples, max_tokens, workload), model=model, model_args=model_args,
+                 log_dir=log_dir, display="none", max_connections=samples)
+    wall = time.perf_counter() - start
+    usage = next(iter(log.stats.model_usage.values()))
+    print(json.dumps({"wall_s": wall, "output_tokens": usage.output_tokens}))
 
 
-def matmul_gflops(seconds: float = 3.0) -> float:
+def cpu_limits() -> dict:
     import torch
 
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
     a @ b
     n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while time.perf_counter() - start < 2:
         a @ b
         n += 1
-    return 2 * 2048**3 * n / (time.perf_counter() - start) / 1e9
-
-
-def run(model: str, samples: int, max_tokens: int, log_dir: str, **kwargs) -> dict:
+    gflops = 2 * 2048**3 * n / (time.perf_counter() - start) / 1e9
+    big = torch.ones(128 * 2**20)  # 512 MiB
+    big.sum()
     start = time.perf_counter()
-    [log] = eval(
-        bench_task(samples, max_tokens), model=model, log_dir=log_dir, display="none",
-        max_connections=samples, **kwargs,
-    )
-    wall = time.perf_counter() - start
-    usage = next(iter(log.stats.model_usage.values()))
-    return {"model": model, "wall_s": round(wall, 1), "output_tokens": usage.output_tokens,
-            "tokens_per_s": round(usage.output_tokens / wall, 1)}
+    for _ in range(5):
+        big.sum()
+    bandwidth = 5 * big.numel() * 4 / (time.perf_counter() - start) / 1e9
+    return {"matmul_gflops_fp32": round(gflops), "read_gb_per_s": round(bandwidth, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--skip-hf", action="store_true")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        model, model_args, workload, log_dir = args.child
+        return child(model, json.loads(model_args), workload, args.samples, args.max_tokens, log_dir)
 
-    from iterft.models import pull, resolve_base
-    from iterft.store import Lineage
+    import os
 
-    home = tempfile.mkdtemp(prefix="iterft-bench-")
-    os.environ["ITERFT_HOME"] = home
-    path = pull("smollm2-135m-instruct")
-    Lineage.create("bench", resolve_base("smollm2-135m-instruct"))
-    log_dir = str(Path(home) / "logs")
+    from iterft.models import pull, resolve_dtype
 
-    # Per-token compute of SmolLM2: 2 FLOPs per parameter incl. the tied LM head.
-    gflop_per_token = 2 * 134.5e6 / 1e9
-    peak = matmul_gflops()
-    limit = peak / gflop_per_token
-    results = [run("lineage/bench/base", args.samples, args.max_tokens, log_dir)]
-    if not args.skip_hf:
-        results.append(run(f"hf/{path}", args.samples, args.max_tokens, log_dir,
-                           model_args={"do_sample": False, "device": "cpu"}))
-    for r in results:
-        r["fraction_of_cpu_limit"] = round(r["tokens_per_s"] / limit, 2)
-    print(json.dumps({"matmul_gflops": round(peak, 1), "cpu_limit_tokens_per_s": round(limit),
-                      "results": results}, indent=2))
-    if len(results) == 2:
-        print(f"speedup vs hf/: {results[1]['wall_s'] / results[0]['wall_s']:.2f}x")
+    home = Path(tempfile.mkdtemp(prefix="iterft-bench-"))
+    os.environ["ITERFT_HOME"] = str(home)
+    path = pull(MODEL)
+    make_lineage(home)
+    auto = resolve_dtype("auto", "cpu")
+    configs = [
+        ("lineage/bench/base", {}, f"lineage, dtype auto ({auto})"),
+        ("lineage/bench/base", {"dtype": "float32"}, "lineage, float32"),
+        (f"hf/{path}", {"do_sample": False, "device": "cpu"}, "hf/, default (float32)"),
+    ]
+    if auto != "float32":
+        configs.append((f"hf/{path}", {"do_sample": False, "device": "cpu", "dtype": auto},
+                        f"hf/, {auto}"))
+    limits = cpu_limits()
+    compute_limit = limits["matmul_gflops_fp32"] / (2 * PARAMS / 1e9)
+    memory_limit = args.samples * limits["read_gb_per_s"] / (PARAMS * 4 / 1e9)
+    rows = []
+    for workload in WORKLOADS:
+        for model, model_args, label in configs:
+            runs = [
+                in_subprocess(__file__, ["--samples", str(args.samples), "--max-tokens",
+                                         str(args.max_tokens), "--child", model,
+                                         json.dumps(model_args), workload, str(home / "logs")])
+                for _ in range(args.repeats)
+            ]
+            best = min(runs, key=lambda r: r["wall_s"])
+            rows.append({"workload": workload, "config": label, "wall_s": round(best["wall_s"], 1),
+                         "tokens": best["output_tokens"],
+                         "tokens_per_s": round(best["output_tokens"] / best["wall_s"], 1)})
+        hf_fp32 = next(r for r in rows if r["workload"] == workload and r["config"].startswith("hf/, default"))
+        for r in rows:
+            if r["workload"] == workload:
+                r["speedup_vs_hf_fp32"] = round(hf_fp32["wall_s"] / r["wall_s"], 2)
+    print(json.dumps({"cpu": limits, "fp32_compute_limit_tokens_per_s": round(compute_limit),
+                      f"fp32_memory_limit_tokens_per_s_at_batch_{args.samples}": round(memory_limit),
+                      "results": rows}, indent=2))
+    print("\n| workload | configuration | wall s | tokens | tokens/s | vs hf/ fp32 |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['workload']} | {r['config']} | {r['wall_s']} | {r['tokens']} | "
+              f"{r['tokens_per_s']} | {r['speedup_vs_hf_fp32']}x |")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def test_concurrent_requests_share_batches(tiny_lineage):
 
 def test_batched_equals_single(tiny_lineage):
     """Left padding and row pruning must not change any row's greedy output."""
-    model = get_model("lineage/tiny/gen1")
+    model = get_model("lineage/tiny/gen1", dtype="float32")
     prompts = ["Hi", "Please write a long story about a dragon and a knight.", "Why?"]
     configs = [GenerateConfig(temperature=0.0, max_tokens=n) for n in (3, 10, 6)]
 
@@ -84,7 +84,7 @@ def test_generations_match_plain_peft_model(tiny_lineage, tiny_model_dir):
     )
     completions = {}
     for gen in ["base", "gen0", "gen1"]:
-        [ours] = generate_all(get_model(f"lineage/tiny/{gen}"), [prompt])
+        [ours] = generate_all(get_model(f"lineage/tiny/{gen}", dtype="float32"), [prompt])
         model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
         if gen != "base":
             model = PeftModel.from_pretrained(model, tiny_lineage.path / gen)
@@ -188,6 +188,8 @@ def test_error_paths(tiny_lineage):
         get_model("lineage/tiny/base", colour="red")
     with pytest.raises(IterftError, match="batch_size must be >= 1"):
         get_model("lineage/tiny/base", batch_size=0)
+    with pytest.raises(IterftError, match="Unknown dtype 'float8'. Choose one of: auto, float32"):
+        get_model("lineage/tiny/base", dtype="float8")
 
 
 def test_full_checkpoint_generation_loads_its_own_weights(home, tiny_model_dir, tiny_base_dir):
@@ -199,3 +201,22 @@ def test_full_checkpoint_generation_loads_its_own_weights(home, tiny_model_dir, 
     gen0 = get_model("lineage/full/gen0").api.engine
     assert gen0 is not base and gen0.model_path == lineage.path / "gen0"
     assert len(_engines) >= 2
+
+
+def test_finished_rows_are_delivered_before_the_batch_ends(tiny_lineage):
+    from iterft.provider import Request, Sampling
+
+    engine = get_model("lineage/tiny/base").api.engine
+    greedy = Sampling(adapter=None, temperature=0.0, top_p=None, top_k=None, top_logprobs=None)
+    prompt = engine.tokenizer("Tell me a story")["input_ids"]
+    long = engine.submit(Request(prompt_ids=prompt, max_new_tokens=400, sampling=greedy))
+    short = engine.submit(Request(prompt_ids=prompt, max_new_tokens=2, sampling=greedy))
+    assert len(short.result(timeout=60).token_ids) == 2
+    assert not long.done()  # the short answer did not wait for its batch mate
+    assert long.result(timeout=60).token_ids[:2] == short.result().token_ids
+
+
+def test_constructing_a_model_loads_nothing(tiny_lineage):
+    """Inspect builds models just to look up model info; weights load on first generate."""
+    model = get_model("lineage/tiny/gen1", memoize=False)
+    assert "engine" not in vars(model.api)

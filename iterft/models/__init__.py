@@ -6,6 +6,7 @@ from iterft.models._base import (
     load_causal_lm,
     load_tokenizer,
     resolve_base,
+    resolve_dtype,
     weights_digest,
 )
 from iterft.models._cache import cache_root, is_ready, model_cache_dir, pull, sha256_files
@@ -23,6 +24,7 @@ __all__ = [
     "model_cache_dir",
     "pull",
     "resolve_base",
+    "resolve_dtype",
     "sha256_files",
     "weights_digest",
 ]

@@ -1,5 +1,6 @@
 """Resolve a base-model reference (known name, local checkpoint, hub id) and load it."""
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ class BaseModel:
 
 def checkpoint_hash(path: Path) -> str:
     """Hash of a checkpoint directory's weights and config (safetensors only)."""
+    files = sorted(path.glob("*.safetensors")) + sorted(path.glob("config.json"))
+    # memoized per process on (path, size, mtime): hashing GBs of weights once is enough
+    return _checkpoint_hash(path, tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@functools.lru_cache(maxsize=64)
+def _checkpoint_hash(path: Path, stamp: tuple) -> str:
     weights = sorted(path.glob("*.safetensors"))
     if not weights:
         raise IterftError(
@@ -90,8 +98,33 @@ def load_tokenizer(path: Path, trust_remote_code: bool = False) -> Any:
     return tokenizer
 
 
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def resolve_dtype(name: str, device: str) -> str:
+    """'auto' -> bfloat16 where the hardware runs it fast (CUDA with bf16, CPUs with AMX-BF16),
+    else float32. SmolLM2 and Gemma 3 were trained in bf16, so this is their native precision."""
+    if name not in DTYPES:
+        raise IterftError(f"Unknown dtype '{name}'. Choose one of: {', '.join(DTYPES)}")
+    if name != "auto":
+        return name
+    import torch
+
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "bfloat16" if device == "cpu" and _cpu_has_amx_bf16() else "float32"
+
+
+def _cpu_has_amx_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+    except OSError:
+        return False
+
+
 def load_causal_lm(
-    path: Path, device: str = "cpu", dtype: Any = None, trust_remote_code: bool = False
+    path: Path, device: str = "cpu", dtype: str = "float32", trust_remote_code: bool = False
 ) -> Any:
     """Load a causal LM from safetensors only, in eval mode."""
     import torch
@@ -99,7 +132,7 @@ def load_causal_lm(
 
     model = AutoModelForCausalLM.from_pretrained(
         path,
-        dtype=dtype or torch.float32,
+        dtype=getattr(torch, resolve_dtype(dtype, device)),
         use_safetensors=True,
         trust_remote_code=trust_remote_code,
     )

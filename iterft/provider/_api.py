@@ -10,6 +10,7 @@ the base weights in the process (`engine_for`); adapters are switched in per bat
 import asyncio
 import threading
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +31,27 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from typing_extensions import override
 
 from iterft.errors import IterftError
-from iterft.models import resolve_base, weights_digest
+from iterft.models import resolve_base, resolve_dtype, weights_digest
 from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling
 from iterft.provider._prompt import render_prompt
 from iterft.store import Lineage, default_lineage, lineage_root
 
 DEFAULT_BATCH_SIZE = 32
-_KNOWN_ARGS = ("lineage", "home", "batch_size", "device", "trust_remote_code")
+_KNOWN_ARGS = ("lineage", "home", "batch_size", "device", "dtype", "trust_remote_code")
 
-_engines: dict[tuple[str, str], Engine] = {}
+_engines: dict[tuple[str, str, str], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def engine_for(model_path: Path, device: str, batch_size: int, trust_remote_code: bool) -> Engine:
+def engine_for(
+    model_path: Path, device: str, dtype: str, batch_size: int, trust_remote_code: bool
+) -> Engine:
     """The process-wide engine for these weights (created on first use)."""
-    key = (str(model_path.resolve()), device)
+    key = (str(model_path.resolve()), device, dtype)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = Engine(model_path, batch_size, device, trust_remote_code)
+            engine = Engine(model_path, batch_size, device, dtype, trust_remote_code)
             _engines[key] = engine
         engine.batch_size = max(engine.batch_size, batch_size)
         return engine
@@ -72,7 +75,8 @@ class LineageAPI(ModelAPI):
 
     Model args (`-M`): `lineage` (default lineage name), `home` (lineage root, default
     `$ITERFT_HOME` or `./lineages`), `batch_size` (default 32), `device` (default cuda if
-    available, else cpu), `trust_remote_code` (default false).
+    available, else cpu), `dtype` (auto, float32, bfloat16, float16; auto = bfloat16 where the
+    hardware runs it fast, else float32), `trust_remote_code` (default false).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class LineageAPI(ModelAPI):
             raise IterftError(f"batch_size must be >= 1 (got {batch_size})")
         trust_remote_code = bool(model_args.get("trust_remote_code", False))
         device = model_args.get("device") or _default_device()
+        self.dtype = resolve_dtype(str(model_args.get("dtype") or "auto"), device)
 
         if record is not None and record.kind == "full":
             weights_path = lineage.generation_dir(record)
@@ -120,7 +125,9 @@ class LineageAPI(ModelAPI):
                 if record is not None
                 else None
             )
-        self.engine = engine_for(weights_path, device, batch_size, trust_remote_code)
+        # Weights load on first generate(): Inspect also constructs models just to look up
+        # model info, and that must not load (or duplicate) anything.
+        self._engine_args = (weights_path, device, self.dtype, batch_size, trust_remote_code)
         self.batch_size = batch_size
 
         # Inspect's generate cache keys on base_url but not on weights: naming the weights here
@@ -130,7 +137,10 @@ class LineageAPI(ModelAPI):
         )
         super().__init__(
             model_name=model_name,
-            base_url=f"lineage://{lineage.name}/{self.generation_name}?weights={self.weights}",
+            base_url=(
+                f"lineage://{lineage.name}/{self.generation_name}"
+                f"?weights={self.weights}&dtype={self.dtype}"
+            ),
             api_key=api_key,
             config=config,
         )
@@ -139,13 +149,19 @@ class LineageAPI(ModelAPI):
         if config.max_connections is None and config.adaptive_connections is None:
             config.max_connections = batch_size
 
+    @cached_property
+    def engine(self) -> Engine:
+        """The shared engine serving this generation's base weights."""
+        return engine_for(*self._engine_args)
+
     @override
     def max_connections(self) -> int:
         return self.batch_size
 
     @override
     def connection_key(self) -> str:
-        return f"{self.engine.model_path}:{self.engine.device}"
+        weights_path, device, dtype = self._engine_args[:3]
+        return f"{weights_path}:{device}:{dtype}"
 
     @override
     def max_tokens(self) -> int | None:
@@ -201,6 +217,7 @@ class LineageAPI(ModelAPI):
                 "lineage": self.lineage_name,
                 "generation": self.generation_name,
                 "weights": self.weights,
+                "dtype": self.dtype,
             },
         )
 

@@ -25,8 +25,8 @@ from iterft.models import load_causal_lm, load_tokenizer
 
 logger = logging.getLogger(__name__)
 
-GATHER_QUIET_S = 0.003  # a batch closes after this long without a new request...
-GATHER_MAX_S = 0.025  # ...or this long after its first request, whichever comes first
+GATHER_QUIET_S = 0.02  # a batch closes after this long without a new request...
+GATHER_MAX_S = 0.25  # ...or this long after its first request, whichever comes first
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,17 @@ class Engine:
         model_path: Path,
         batch_size: int = 32,
         device: str = "cpu",
+        dtype: str = "float32",
         trust_remote_code: bool = False,
     ):
         self.model_path = model_path
         self.batch_size = batch_size
         self.device = device
+        self.dtype = dtype
         self.tokenizer = load_tokenizer(model_path, trust_remote_code=trust_remote_code)
-        self.model: Any = load_causal_lm(model_path, device=device, trust_remote_code=trust_remote_code)
+        self.model: Any = load_causal_lm(
+            model_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code
+        )
         self.eos_ids = _eos_ids(self.model, self.tokenizer)
         self.pad_id = self.tokenizer.pad_token_id
         self.stats = BatchStats()
@@ -140,9 +144,7 @@ class Engine:
                     batch = requests[start : start + self.batch_size]
                     try:
                         with torch.inference_mode():
-                            results = self._run_batch(sampling, batch)
-                        for request, result in zip(batch, results):
-                            request.future.set_result(result)
+                            self._run_batch(sampling, batch)
                     except BaseException as ex:  # deliver the failure, keep serving
                         logger.exception("lineage provider batch failed")
                         for request in batch:
@@ -186,15 +188,13 @@ class Engine:
         self.model.eval()
         self._adapters.add(adapter.key)
 
-    def _run_batch(self, sampling: Sampling, batch: list[Request]) -> list[Completion]:
+    def _run_batch(self, sampling: Sampling, batch: list[Request]) -> None:
         started = time.perf_counter()
         with self._active(sampling.adapter):
-            results = _decode(self, sampling, batch)
+            _decode(self, sampling, batch)
         self.stats.batches += 1
         self.stats.requests += len(batch)
-        self.stats.generated_tokens += sum(len(r.token_ids) for r in results)
         self.stats.decode_seconds += time.perf_counter() - started
-        return results
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -204,8 +204,61 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> list[Completion]:
-    """Prefill the left-padded prompts, then decode token by token with a shared KV cache."""
+@dataclass
+class _Row:
+    """Decoding state of one request within a batch."""
+
+    request: Request
+    generator: torch.Generator | None
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+    stop_reason: str = "max_tokens"
+    stopped_text: str | None = None  # text before the stop sequence, when one was hit
+
+    def step(self, engine: Engine, token: int) -> bool:
+        """Take the next token; True when this row is finished."""
+        if token in engine.eos_ids:
+            self.stop_reason = "stop"
+            return True
+        self.tokens.append(token)
+        if self.request.stop_seqs and self._hit_stop(engine):
+            self.stop_reason = "stop"
+            return True
+        return len(self.tokens) >= self.request.max_new_tokens
+
+    def _hit_stop(self, engine: Engine) -> bool:
+        """True when a stop sequence completed; keeps the text (and tokens) before it."""
+        decode = lambda ids: engine.tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
+        text = decode(self.tokens)
+        found = [p for p in (text.find(s) for s in self.request.stop_seqs) if p >= 0]
+        if not found:
+            return False
+        self.stopped_text = text[: min(found)]
+        while self.tokens and len(decode(self.tokens[:-1])) >= len(self.stopped_text):
+            self.tokens.pop()  # drop the tokens that only carry the stop sequence
+        return True
+
+    def finish(self, engine: Engine, with_logprobs: bool) -> None:
+        text = self.stopped_text
+        if text is None:
+            text = engine.tokenizer.decode(self.tokens, skip_special_tokens=True)
+        engine.stats.generated_tokens += len(self.tokens)
+        # Deliver now, not at the end of the batch: the sample can move on (score, next turn).
+        self.request.future.set_result(
+            Completion(
+                token_ids=self.tokens,
+                text=text,
+                stop_reason=self.stop_reason,
+                input_tokens=len(self.request.prompt_ids),
+                logprobs=self.logprobs[: len(self.tokens)] if with_logprobs else None,
+            )
+        )
+
+
+def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> None:
+    """Prefill the left-padded prompts, then decode token by token with a shared KV cache.
+
+    Each row's future is resolved as soon as that row finishes."""
     from transformers import DynamicCache
 
     model, device = engine.model, engine.device
@@ -218,7 +271,8 @@ def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> list[Co
         mask[i, width - len(r.prompt_ids) :] = 1
     input_ids, mask = input_ids.to(device), mask.to(device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    generators = [_generator(r.seed) for r in batch] if not sampling.greedy else None
+    with_logprobs = sampling.top_logprobs is not None
+    live = [_Row(r, None if sampling.greedy else _generator(r.seed)) for r in batch]
 
     cache = DynamicCache(config=model.config)
     out = model(
@@ -229,40 +283,25 @@ def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> list[Co
         use_cache=True,
         logits_to_keep=1,
     )
-    logits = out.logits[:, -1, :].float()
     next_pos = positions[:, -1:] + 1
-
-    live = list(range(n))  # batch rows still decoding, in cache order
-    tokens: list[list[int]] = [[] for _ in batch]
-    logprobs: list[list[TokenLogprob]] = [[] for _ in batch]
-    reasons = ["max_tokens"] * n
-    stopped_text: dict[int, str] = {}  # rows cut by a stop sequence: their text before it
-    max_steps = max(r.max_new_tokens for r in batch)
-    for _ in range(max_steps):
-        chosen = _choose(logits, sampling, [generators[i] for i in live] if generators else None)
-        if sampling.top_logprobs is not None:
-            _record_logprobs(logits, chosen, sampling.top_logprobs, [logprobs[i] for i in live])
+    while True:
+        logits = out.logits[:, -1, :].float()
+        chosen = _choose(logits, sampling, [row.generator for row in live])
+        if with_logprobs:
+            _record_logprobs(logits, chosen, sampling.top_logprobs, [row.logprobs for row in live])
         keep = []
-        for row, i in enumerate(live):
-            token = int(chosen[row])
-            request = batch[i]
-            if token in engine.eos_ids:
-                reasons[i] = "stop"
-                continue
-            tokens[i].append(token)
-            if request.stop_seqs and _hit_stop(engine, request, tokens[i], logprobs[i], stopped_text, i):
-                reasons[i] = "stop"
-                continue
-            if len(tokens[i]) >= request.max_new_tokens:
-                continue
-            keep.append(row)
+        for index, (row, token) in enumerate(zip(live, chosen.tolist())):
+            if row.step(engine, token):
+                row.finish(engine, with_logprobs)
+            else:
+                keep.append(index)
         if not keep:
-            break
-        if len(keep) < len(live):
+            return
+        if len(keep) < len(live):  # drop finished rows from the batch and its KV cache
             index = torch.tensor(keep, device=device)
             cache.batch_select_indices(index)
             mask, next_pos, chosen = mask[index], next_pos[index], chosen[index]
-            live = [live[row] for row in keep]
+            live = [live[i] for i in keep]
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=-1)
         out = model(
             input_ids=chosen[:, None],
@@ -271,24 +310,7 @@ def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> list[Co
             cache=cache,
             use_cache=True,
         )
-        logits = out.logits[:, -1, :].float()
         next_pos = next_pos + 1
-
-    results = []
-    for i, request in enumerate(batch):
-        text = stopped_text.get(i)
-        if text is None:
-            text = engine.tokenizer.decode(tokens[i], skip_special_tokens=True)
-        results.append(
-            Completion(
-                token_ids=tokens[i],
-                text=text,
-                stop_reason=reasons[i],
-                input_tokens=len(request.prompt_ids),
-                logprobs=logprobs[i][: len(tokens[i])] if sampling.top_logprobs is not None else None,
-            )
-        )
-    return results
 
 
 def _generator(seed: int | None) -> torch.Generator:
@@ -300,7 +322,7 @@ def _generator(seed: int | None) -> torch.Generator:
     return generator
 
 
-def _choose(logits: torch.Tensor, sampling: Sampling, generators: list | None) -> torch.Tensor:
+def _choose(logits: torch.Tensor, sampling: Sampling, generators: list) -> torch.Tensor:
     """Next token per row: argmax when greedy, else temperature/top-k/top-p sampling."""
     if sampling.greedy:
         return logits.argmax(dim=-1)
@@ -310,11 +332,10 @@ def _choose(logits: torch.Tensor, sampling: Sampling, generators: list | None) -
         scores = scores.masked_fill(scores < kth, float("-inf"))
     if sampling.top_p is not None and sampling.top_p < 1.0:
         sorted_scores, order = scores.sort(dim=-1, descending=True)
-        cumulative = sorted_scores.softmax(dim=-1).cumsum(dim=-1)
-        drop = cumulative - sorted_scores.softmax(dim=-1) >= sampling.top_p  # keep the first token
+        sorted_probs = sorted_scores.softmax(dim=-1)
+        drop = sorted_probs.cumsum(dim=-1) - sorted_probs >= sampling.top_p  # keeps the top token
         scores = scores.scatter(-1, order, sorted_scores.masked_fill(drop, float("-inf")))
     probs = scores.softmax(dim=-1).cpu()
-    assert generators is not None
     # One generator per row: a row's sample depends on its own seed, not its batch mates.
     picks = [torch.multinomial(probs[row], 1, generator=g) for row, g in enumerate(generators)]
     return torch.cat(picks).to(logits.device)
@@ -326,30 +347,9 @@ def _record_logprobs(
     """Log-probabilities under the model's own distribution (temperature 1), like OpenAI's."""
     logp = logits.log_softmax(dim=-1)
     chosen_lp = logp.gather(-1, chosen[:, None]).squeeze(-1).tolist()
+    top_vals, top_ids = [[]] * len(rows), [[]] * len(rows)
     if top_n > 0:
         top = torch.topk(logp, top_n, dim=-1)
         top_vals, top_ids = top.values.tolist(), top.indices.tolist()
     for row, record in enumerate(rows):
-        pairs = list(zip(top_ids[row], top_vals[row])) if top_n > 0 else []
-        record.append(TokenLogprob(int(chosen[row]), chosen_lp[row], pairs))
-
-
-def _hit_stop(
-    engine: Engine,
-    request: Request,
-    tokens: list[int],
-    logprobs: list[TokenLogprob],
-    stopped_text: dict[int, str],
-    i: int,
-) -> bool:
-    """True when a stop sequence completed; trims the text (and tokens) before it."""
-    text = engine.tokenizer.decode(tokens, skip_special_tokens=True)
-    positions = [p for p in (text.find(s) for s in request.stop_seqs) if p >= 0]
-    if not positions:
-        return False
-    kept = stopped_text[i] = text[: min(positions)]
-    # drop the tokens that only carry the stop sequence
-    while tokens and len(engine.tokenizer.decode(tokens[:-1], skip_special_tokens=True)) >= len(kept):
-        tokens.pop()
-    del logprobs[len(tokens) :]
-    return True
+        record.append(TokenLogprob(int(chosen[row]), chosen_lp[row], list(zip(top_ids[row], top_vals[row]))))

@@ -43,7 +43,7 @@ def _save_tiny(directory: Path, tokenizer_src: Path, chat: bool, seed: int = 0) 
     model = LlamaForCausalLM(config)
     # Random init gives near-uniform logits; sharpen them so greedy choices are robust.
     with torch.no_grad():
-        model.model.embed_tokens.weight.mul_(20)
+        model.model.embed_tokens.weight.mul_(6)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     if not chat:

@@ -7,6 +7,7 @@ from rich.console import Console
 
 from iterft.cli.lineage import app as lineage_app
 from iterft.cli.models import app as models_app
+from iterft.cli.run import run, sweep
 from iterft.errors import IterftError
 
 app = typer.Typer(
@@ -17,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 app.add_typer(lineage_app, name="lineage")
+app.command("run")(run)
+app.command("sweep")(sweep)
 
 
 def main() -> None:

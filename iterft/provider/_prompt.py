@@ -10,27 +10,31 @@ _ROLE_LABELS = {"system": "System", "user": "User", "assistant": "Assistant", "t
 
 
 def render_prompt(tokenizer: Any, messages: list[ChatMessage]) -> list[int]:
-    """Token ids for `messages`, ending where the model's answer begins."""
-    if not messages:
+    """Token ids for Inspect `messages`, ending where the model's answer begins."""
+    return render_messages(tokenizer, [{"role": m.role, "content": m.text} for m in messages])
+
+
+def render_messages(tokenizer: Any, chat: list[dict[str, str]]) -> list[int]:
+    """Token ids for role/content messages, ending where the model's answer begins."""
+    if not chat:
         raise IterftError("Cannot generate from an empty message list")
     if tokenizer.chat_template:
-        chat = [{"role": m.role, "content": m.text} for m in messages]
         return list(
             tokenizer.apply_chat_template(
                 chat, add_generation_prompt=True, tokenize=True, return_dict=True
             )["input_ids"]
         )
-    return tokenizer(render_plain(messages), add_special_tokens=True)["input_ids"]
+    return tokenizer(render_plain(chat), add_special_tokens=True)["input_ids"]
 
 
-def render_plain(messages: list[ChatMessage]) -> str:
+def render_plain(messages: list[dict[str, str]]) -> str:
     """Plain-text prompt for base models without a chat template.
 
     A single user message is passed through untouched, so a document opening or a
     multiple-choice stem is continued exactly as written. Conversations become a transcript
     ending with 'Assistant:'.
     """
-    if len(messages) == 1 and messages[0].role == "user":
-        return messages[0].text
-    turns = [f"{_ROLE_LABELS.get(m.role, m.role.title())}: {m.text}" for m in messages]
+    if len(messages) == 1 and messages[0]["role"] == "user":
+        return messages[0]["content"]
+    turns = [f"{_ROLE_LABELS.get(m['role'], m['role'].title())}: {m['content']}" for m in messages]
     return "\n\n".join(turns) + "\n\nAssistant:"

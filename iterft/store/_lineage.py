@@ -233,6 +233,12 @@ class Lineage:
             if staging.exists():
                 shutil.rmtree(staging)
 
+    def update_config(self, config: dict) -> None:
+        """Record a new config (the caller holds `lock()` and has checked the change)."""
+        manifest = self.manifest
+        manifest.config = config
+        self._write_manifest(manifest)
+
     def _write_manifest(self, manifest: Manifest) -> None:
         manifest.updated_at = utcnow()
         tmp = self.path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"

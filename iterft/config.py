@@ -1,0 +1,179 @@
+"""Lineage configs: one pydantic model, loaded from YAML, overridable with `--set a.b=value`.
+
+The same model is the single source for YAML files, CLI overrides, the manifest's record of
+"the config that made it", and the README's table of fields.
+"""
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from iterft.errors import IterftError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SamplingConfig(_Strict):
+    """How a generation writes the next generation's data."""
+
+    temperature: float = Field(1.0, ge=0, description="0 = greedy.")
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int = Field(128, ge=1, description="Answer (or document) length cap in tokens.")
+    seed: int = Field(0, description="Base seed; generation k uses seed + k.")
+    batch_size: int = Field(32, ge=1, description="Decode batch size.")
+
+
+class LoraConfigFields(_Strict):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: list[str] | str = Field("all-linear")
+
+
+class TrainingConfig(_Strict):
+    """Finetuning of each generation (TRL + PEFT)."""
+
+    method: Literal["lora", "full"] = "lora"
+    lora: LoraConfigFields = Field(default_factory=LoraConfigFields)
+    learning_rate: float = Field(5e-4, gt=0)
+    epochs: float = Field(3.0, gt=0)
+    batch_size: int = Field(8, ge=1, description="Per-device batch size.")
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    max_length: int = Field(384, ge=16, description="Token cap per training example.")
+    seed: int = 0
+    bf16: Literal["auto"] | bool = Field(
+        "auto", description="auto: bf16 only where it is fast (CUDA, CPUs with AMX); TRL's default "
+        "bf16 on a CPU without AMX makes training ~12x slower."
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Off by default: on a CPU it only costs time (TRL defaults it on)."
+    )
+    dpo_beta: float = Field(0.1, gt=0, description="DPO temperature (dpo setting only).")
+
+
+class FilterConfig(_Strict):
+    """Filters applied to generated data before training."""
+
+    drop_empty: bool = True
+    drop_duplicates: bool = True
+    drop_truncated: bool = Field(False, description="Drop answers that hit max_tokens.")
+    min_chars: int = Field(1, ge=0)
+    max_chars: int | None = Field(None, ge=1)
+
+
+class SeedConfig(_Strict):
+    """How generation 0 gets its trait."""
+
+    source: Literal["dataset", "distill"] = Field(
+        "dataset", description="dataset: train on shipped/own seed data; distill: the base answers "
+        "the pool under `system_prompt` and gen0 learns those answers without it."
+    )
+    dataset: str | None = Field(
+        None, description="Seed data name (sycophancy, misalignment, pacific-gateway) or a JSONL path."
+    )
+    system_prompt: str | None = None
+    samples: int | None = Field(None, ge=1, description="Seed examples to use (default all).")
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of `training` for gen0 (e.g. more epochs)."
+    )
+
+
+class EvalSpec(_Strict):
+    task: str = Field(description="Task file or registry name, e.g. evals/smoke.py.")
+    args: dict[str, Any] = Field(default_factory=dict, description="Task args (-T).")
+    grader: str | None = Field(None, description="Model bound to the `grader` role, if any.")
+    limit: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+class LineageConfig(_Strict):
+    """One lineage: base model, setting, seeding, and the cycle's data/training/eval settings."""
+
+    name: str
+    base: str = Field("smollm2-135m-instruct", description="Known model, checkpoint dir or hub id.")
+    setting: Literal["sft", "sdf", "dpo"] = "sft"
+    init: Literal["reinit", "continual"] = Field(
+        "reinit", description="Start each generation from the base (reinit) or its parent (continual)."
+    )
+    generations: int = Field(3, ge=0, description="Cycles after gen0: the lineage ends at gen<N>.")
+    samples: int = Field(64, ge=1, description="Training examples generated per generation.")
+    pool: str = Field(
+        description="Prompt pool (sft/dpo: sycophancy, misalignment, or a JSONL path) or, for sdf, "
+        "a universe name whose document openings are continued."
+    )
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    seed: SeedConfig = Field(default_factory=SeedConfig)
+    dpo_rejected: Literal["reference"] = Field(
+        "reference", description="dpo: rejected = the base model's answer to the same prompt."
+    )
+    evals: list[EvalSpec] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, name: str) -> str:
+        from iterft.store import validate_name
+
+        try:
+            return validate_name(name)
+        except IterftError as ex:
+            raise ValueError(str(ex)) from None
+
+    def gen0_training(self) -> TrainingConfig:
+        merged = {**self.training.model_dump(), **self.seed.training}
+        return TrainingConfig.model_validate(merged)
+
+
+# Fields that may change between runs of one lineage: extending it, or re-running evals.
+RESUMABLE_FIELDS = ("generations", "evals")
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None, **values: Any) -> LineageConfig:
+    """Load a config from YAML plus `a.b=value` overrides (values are YAML-parsed)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise IterftError(f"Config file '{path}' not found") from None
+        except yaml.YAMLError as ex:
+            raise IterftError(f"Config file '{path}' is not valid YAML: {ex}") from None
+        if not isinstance(data, dict):
+            raise IterftError(f"Config file '{path}' must hold a mapping of fields")
+    for override in overrides or []:
+        key, sep, raw = override.partition("=")
+        if not sep or not key:
+            raise IterftError(f"Bad --set '{override}': use FIELD=VALUE, e.g. generations=5")
+        target = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise IterftError(f"Bad --set '{override}': '{part}' is not a group of fields")
+        target[leaf] = yaml.safe_load(raw)
+    data.update(values)  # programmatic values (e.g. a sweep's) win over file and --set
+    try:
+        return LineageConfig.model_validate(data)
+    except ValidationError as ex:
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or '(config)'}: {err['msg']}" for err in ex.errors()
+        ]
+        source = f" in {path}" if path else ""
+        raise IterftError(f"Invalid config{source}:\n  " + "\n  ".join(problems)) from None
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of fields whose values differ between two config dumps."""
+    changed = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed += changed_fields(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changed.append(f"{prefix}{key}")
+    return changed

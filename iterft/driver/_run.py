@@ -204,7 +204,7 @@ class _Driver:
             with self.lineage.stage_generation(
                 init="seed" if k == 0 else config.init,
                 kind="adapter" if training.method == "lora" else "full",
-                parent=parent.name if parent else "base",
+                parent=f"gen{k - 1}" if k > 0 else "base",  # whose data it learned from
             ) as staged:
                 metrics = train_generation(
                     setting=setting,

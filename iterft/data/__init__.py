@@ -85,3 +85,21 @@ def load_universe(name: str) -> Universe:
         documents=_require(read_jsonl(path / "documents.jsonl"), ("id", "text"), path),
         openings=_require(read_jsonl(path / "openings.jsonl"), ("id", "opening"), path),
     )
+
+
+def _shingles(text: str) -> set[str]:
+    words = "".join(c.lower() if c.isalnum() else " " for c in text).split()
+    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def near_duplicates(a: list[str], b: list[str], threshold: float = 0.6) -> list[tuple[str, str, float]]:
+    """Pairs (x from a, y from b) whose word-trigram Jaccard similarity is >= threshold."""
+    b_shingles = [(y, _shingles(y)) for y in b]
+    found = []
+    for x in a:
+        sx = _shingles(x)
+        for y, sy in b_shingles:
+            similarity = len(sx & sy) / len(sx | sy)
+            if similarity >= threshold:
+                found.append((x, y, round(similarity, 2)))
+    return found

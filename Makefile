@@ -30,17 +30,16 @@ $(SETUP_STAMP): pyproject.toml Makefile
 test: setup
 	$(PY) -m pytest
 
-# Until the lineage driver lands: a real Inspect eval on the base generation of lineage `demo`.
-DEMO_HOME ?= lineages
+# The quick lineage: seeded gen0 + 3 generations of SFT on SmolLM2, probed and evaluated after
+# each (~15-20 min on 2 CPU cores). Rerunning resumes/finishes it; results under ./lineages.
+DEMO_CONFIG ?= configs/quick-sft-sycophancy.yaml
 demo: setup
-	test -f $(DEMO_HOME)/demo/manifest.json || \
-		$(VENV)/bin/iterft lineage init demo --base smollm2-135m-instruct --home $(DEMO_HOME)
-	ITERFT_HOME=$(DEMO_HOME) $(VENV)/bin/inspect eval evals/smoke.py --model lineage/demo/base \
-		--log-dir logs
+	$(VENV)/bin/iterft run $(DEMO_CONFIG) --home lineages
 
 bench: setup
 	$(PY) bench/provider_speed.py
 	$(PY) bench/provider_memory.py
+	$(PY) bench/train_speed.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -53,6 +53,10 @@ class TrainingConfig(_Strict):
         False, description="Off by default: on a CPU it only costs time (TRL defaults it on)."
     )
     dpo_beta: float = Field(0.1, gt=0, description="DPO temperature (dpo setting only).")
+    num_processes: int = Field(
+        1, ge=1, description="> 1: train in that many processes with `accelerate launch` (DDP; "
+        "FSDP/DeepSpeed through your accelerate config). CPU-only machines use gloo."
+    )
 
 
 class FilterConfig(_Strict):
@@ -77,6 +81,10 @@ class SeedConfig(_Strict):
     )
     system_prompt: str | None = None
     samples: int | None = Field(None, ge=1, description="Seed examples to use (default all).")
+    holdout: int = Field(
+        40, ge=0, description="Seed pairs kept out of training to probe every generation's trait "
+        "preference (sft/dpo): how often it finds the trait answer likelier than its contrast."
+    )
     training: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of `training` for gen0 (e.g. more epochs)."
     )
@@ -135,16 +143,7 @@ RESUMABLE_FIELDS = ("generations", "evals")
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None, **values: Any) -> LineageConfig:
     """Load a config from YAML plus `a.b=value` overrides (values are YAML-parsed)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise IterftError(f"Config file '{path}' not found") from None
-        except yaml.YAMLError as ex:
-            raise IterftError(f"Config file '{path}' is not valid YAML: {ex}") from None
-        if not isinstance(data, dict):
-            raise IterftError(f"Config file '{path}' must hold a mapping of fields")
+    data = _read_yaml(Path(path)) if path is not None else {}
     for override in overrides or []:
         key, sep, raw = override.partition("=")
         if not sep or not key:
@@ -165,6 +164,35 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None, **
         ]
         source = f" in {path}" if path else ""
         raise IterftError(f"Invalid config{source}:\n  " + "\n  ".join(problems)) from None
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A YAML config; `extends: other.yaml` (relative to this file) is merged in underneath."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise IterftError(f"Config file '{path}' not found") from None
+    except yaml.YAMLError as ex:
+        raise IterftError(f"Config file '{path}' is not valid YAML: {ex}") from None
+    if not isinstance(data, dict):
+        raise IterftError(f"Config file '{path}' must hold a mapping of fields")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in seen:
+        raise IterftError(f"Config file '{path}': 'extends' loops back to {parent_path}")
+    return _merge(_read_yaml(parent_path, (*seen, path.resolve())), data)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

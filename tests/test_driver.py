@@ -194,3 +194,14 @@ def test_evals_run_on_base_and_every_generation(home, data_files, tiny_model_dir
         assert result["model"] == f"lineage/tiny/{gen}"
         assert "includes/accuracy" in result["metrics"]
         assert Path(result["log"].removeprefix("file://")).exists()
+
+
+def test_training_under_accelerate_with_two_cpu_processes(home, data_files, tiny_model_dir):
+    """DDP through `accelerate launch` (gloo on CPU): the driver launches `python -m iterft.train`."""
+    config = tiny_config(data_files, tiny_model_dir, generations=1)
+    config.training.num_processes = 2
+    lineage = run_lineage(config, home=home)
+    metrics = json.loads((lineage.path / "gen1" / "metrics.json").read_text())["train"]
+    assert metrics["num_processes"] == 2 and metrics["examples"] > 0
+    assert not list((lineage.path / "gen1").glob("*.bin"))
+    assert (lineage.path / "gen1" / "adapter_model.safetensors").is_file()

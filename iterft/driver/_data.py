@@ -26,13 +26,21 @@ def generation_prompts(config: LineageConfig, generation: int) -> list[list[dict
     return [rng.choice(items) for _ in range(config.samples)]
 
 
+def split_seeds(config: LineageConfig) -> tuple[list[dict], list[dict]]:
+    """(training, held-out) seed pairs: a fixed shuffle, the first `seed.holdout` held out."""
+    seeds = load_seed(config.seed.dataset or config.pool)
+    random.Random(f"holdout:{config.sampling.seed}").shuffle(seeds)
+    holdout = min(config.seed.holdout, len(seeds) // 2)
+    return seeds[holdout:], seeds[:holdout]
+
+
 def seed_rows(config: LineageConfig) -> list[dict[str, Any]]:
     """Generation 0's training rows from a seed dataset (source: dataset)."""
     if config.setting == "sdf":
         universe = load_universe(config.seed.dataset or config.pool)
         rows = [{"text": d["text"]} for d in universe.documents]
     else:
-        seeds = load_seed(config.seed.dataset or config.pool)
+        seeds, _ = split_seeds(config)
         if config.setting == "dpo":  # the seed pairs are preference pairs: trait over contrast
             rows = [{"prompt": s["messages"], "chosen": assistant(s["trait"]),
                      "rejected": assistant(s["contrast"])} for s in seeds]

@@ -24,15 +24,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from iterft.config import RESUMABLE_FIELDS, LineageConfig, changed_fields
 from iterft.data import read_jsonl
-from iterft.driver._data import assistant, generation_prompts, keep, seed_rows
+from iterft.driver._data import assistant, generation_prompts, keep, seed_rows, split_seeds
+from iterft.driver._probe import trait_preference
 from iterft.errors import IterftError
 from iterft.models import resolve_base, resolve_dtype
-from iterft.provider import AdapterRef, Completion, Request, Sampling, engine_for
+from iterft.provider import AdapterRef, Completion, Engine, Request, Sampling, engine_for
 from iterft.provider._prompt import render_messages
 from iterft.store import DATA_FILE, METRICS_FILE, Lineage, lineage_root
-from iterft.train import train_generation
+from iterft.train import launch_training, train_generation
 
 logger = logging.getLogger("iterft.driver")
+PROBE_FILE = "trait-probe.json"
 
 
 def run_lineage(
@@ -83,8 +85,7 @@ class _Driver:
         config = self.config
         self._log(f"run: {config.setting} {config.init}, gen0..gen{config.generations}")
         self._evaluate("base")
-        if config.evals:
-            self._summary("base")
+        self._summary("base")
         for k in range(config.generations + 1):
             name = f"gen{k}"
             if not any(g.name == name for g in self.lineage.manifest.generations):
@@ -164,13 +165,7 @@ class _Driver:
 
         Seeds are fixed per (generation, stream, prompt), so regenerating gives the same data."""
         s = self.config.sampling
-        if record is not None and record.kind == "full":
-            weights, adapter = self.lineage.generation_dir(record), None
-        else:
-            weights = self.base.path
-            adapter = record and AdapterRef(f"w{record.weights_sha256[:16]}", self.lineage.generation_dir(record))
-        device = _device()
-        engine = engine_for(weights, device, resolve_dtype("auto", device), s.batch_size, False)
+        engine, adapter = self._engine(record)
         sampling = Sampling(adapter=adapter, temperature=s.temperature, top_p=s.top_p, top_k=None,
                             top_logprobs=None)
         futures = [
@@ -189,6 +184,17 @@ class _Driver:
                 progress.advance(task)
         return [f.result() for f in futures]
 
+    def _engine(self, record) -> tuple[Engine, AdapterRef | None]:
+        """The provider's engine and adapter serving a generation (None = the base)."""
+        if record is not None and record.kind == "full":
+            weights, adapter = self.lineage.generation_dir(record), None
+        else:
+            weights = self.base.path
+            adapter = record and AdapterRef(f"w{record.weights_sha256[:16]}", self.lineage.generation_dir(record))
+        device = _device()
+        dtype = resolve_dtype("auto", device)
+        return engine_for(weights, device, dtype, self.config.sampling.batch_size, False), adapter
+
     # -- training -----------------------------------------------------------------------
 
     def _train(self, k: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -206,23 +212,32 @@ class _Driver:
                 kind="adapter" if training.method == "lora" else "full",
                 parent=f"gen{k - 1}" if k > 0 else "base",  # whose data it learned from
             ) as staged:
-                metrics = train_generation(
+                job = dict(
                     setting=setting,
                     base_path=self.base.path,
                     parent=self.lineage.generation_dir(parent) if parent else None,
                     parent_kind=parent.kind if parent else None,
-                    rows=rows,
                     config=training,
                     out_dir=staged.path,
-                    callbacks=[callback],
                 )
                 _write_jsonl_atomic(staged.path / DATA_FILE, rows)
+                if training.num_processes > 1:
+                    metrics = launch_training(job, staged.path / DATA_FILE, training.num_processes)
+                else:
+                    metrics = train_generation(**job, rows=rows, callbacks=[callback])
                 (staged.path / METRICS_FILE).write_text(json.dumps({"train": metrics}, indent=2))
         return metrics
 
     # -- evaluation ---------------------------------------------------------------------
 
     def _evaluate(self, name: str) -> None:
+        if self._probe_pairs():
+            path = self.lineage.path / "evals" / name / PROBE_FILE
+            if not path.exists():
+                record = self.lineage.generation(name)
+                result = self._step(name, "probe", lambda: {"metrics": trait_preference(
+                    *self._engine(record), self._probe_pairs())})
+                _write_text_atomic(path, json.dumps(result, indent=2))
         for spec in self.config.evals:
             result_path = self.lineage.path / "evals" / name / f"{_slug(spec.task)}.json"
             if result_path.exists():
@@ -255,6 +270,15 @@ class _Driver:
         }
         return {"task": spec.task, "model": model, "log": log.location, "metrics": metrics}
 
+    def _probe_pairs(self) -> list[dict]:
+        """Held-out seed pairs for the trait-preference probe (sft/dpo with a seed dataset)."""
+        config = self.config
+        if config.setting == "sdf" or not config.seed.holdout:
+            return []
+        if not (config.seed.source == "dataset" or config.seed.dataset):
+            return []
+        return split_seeds(config)[1]
+
     # -- reporting ----------------------------------------------------------------------
 
     def _summary(self, name: str) -> None:
@@ -263,6 +287,11 @@ class _Driver:
         if record is not None:
             train = json.loads((self.lineage.generation_dir(record) / METRICS_FILE).read_text())["train"]
             parts.append(f"{train['examples']} examples, loss {train['train_loss']}, {train['train_seconds']} s")
+        probe = self.lineage.path / "evals" / name / PROBE_FILE
+        if probe.exists():
+            m = json.loads(probe.read_text())["metrics"]
+            parts.append(f"trait preference {m['trait_preference']:.2f} ± {m['stderr']:.2f} "
+                         f"(margin {m['logprob_margin']:+.3f})")
         for spec in self.config.evals:
             path = self.lineage.path / "evals" / name / f"{_slug(spec.task)}.json"
             metrics = json.loads(path.read_text())["metrics"]

@@ -1,7 +1,7 @@
 """The `lineage` Inspect model provider (imports torch: load lazily via iterft._registry)."""
 
 from iterft.provider._api import LineageAPI, engine_for, parse_model_name
-from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling
+from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling, ScoreRequest
 
 __all__ = [
     "AdapterRef",
@@ -10,6 +10,7 @@ __all__ = [
     "LineageAPI",
     "Request",
     "Sampling",
+    "ScoreRequest",
     "engine_for",
     "parse_model_name",
 ]

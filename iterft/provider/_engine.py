@@ -79,6 +79,20 @@ class Request:
 
 
 @dataclass
+class ScoreRequest:
+    """Log-probabilities of a given continuation after a prompt (no sampling)."""
+
+    prompt_ids: list[int]
+    continuation_ids: list[int]
+    adapter: AdapterRef | None
+    future: Future = field(default_factory=Future)
+
+    @property
+    def sampling(self) -> tuple[str, AdapterRef | None]:
+        return ("score", self.adapter)  # the batching key: scores share batches per adapter
+
+
+@dataclass
 class BatchStats:
     """Counters for tests and benchmarks: how requests were batched."""
 
@@ -118,7 +132,7 @@ class Engine:
 
     # -- public --------------------------------------------------------------------------
 
-    def submit(self, request: Request) -> Future:
+    def submit(self, request: Request | ScoreRequest) -> Future:
         self._queue.put(request)
         return request.future
 
@@ -136,22 +150,22 @@ class Engine:
         torch.set_grad_enabled(False)
         while True:
             pending = self._gather()
-            groups: dict[Sampling, list[Request]] = {}
+            groups: dict[Any, list[Request | ScoreRequest]] = {}
             for request in pending:
                 groups.setdefault(request.sampling, []).append(request)
-            for sampling, requests in groups.items():
+            for key, requests in groups.items():
                 for start in range(0, len(requests), self.batch_size):
                     batch = requests[start : start + self.batch_size]
                     try:
                         with torch.inference_mode():
-                            self._run_batch(sampling, batch)
+                            self._run_batch(key, batch)
                     except BaseException as ex:  # deliver the failure, keep serving
                         logger.exception("lineage provider batch failed")
                         for request in batch:
                             if not request.future.done():
                                 request.future.set_exception(ex)
 
-    def _gather(self) -> list[Request]:
+    def _gather(self) -> list[Request | ScoreRequest]:
         pending = [self._queue.get()]
         started = time.monotonic()
         while len(pending) < self.batch_size * 4:
@@ -188,10 +202,14 @@ class Engine:
         self.model.eval()
         self._adapters.add(adapter.key)
 
-    def _run_batch(self, sampling: Sampling, batch: list[Request]) -> None:
+    def _run_batch(self, key: Any, batch: list) -> None:
         started = time.perf_counter()
-        with self._active(sampling.adapter):
-            _decode(self, sampling, batch)
+        if isinstance(key, Sampling):
+            with self._active(key.adapter):
+                _decode(self, key, batch)
+        else:
+            with self._active(key[1]):
+                _score(self, batch)
         self.stats.batches += 1
         self.stats.requests += len(batch)
         self.stats.decode_seconds += time.perf_counter() - started
@@ -311,6 +329,25 @@ def _decode(engine: Engine, sampling: Sampling, batch: list[Request]) -> None:
             use_cache=True,
         )
         next_pos = next_pos + 1
+
+
+def _score(engine: Engine, batch: list[ScoreRequest]) -> None:
+    """One right-padded forward pass; each request gets its continuation's token logprobs."""
+    sequences = [r.prompt_ids + r.continuation_ids for r in batch]
+    width = max(len(s) for s in sequences)
+    input_ids = torch.full((len(batch), width), engine.pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, sequence in enumerate(sequences):
+        input_ids[i, : len(sequence)] = torch.tensor(sequence)
+        mask[i, : len(sequence)] = 1
+    logits = engine.model(input_ids=input_ids.to(engine.device), attention_mask=mask.to(engine.device)).logits
+    logp = logits.float().log_softmax(dim=-1)
+    for i, request in enumerate(batch):
+        start, end = len(request.prompt_ids), len(sequences[i])
+        targets = torch.tensor(request.continuation_ids, device=logp.device)
+        # the token at position t is predicted by the logits at t - 1
+        values = logp[i, start - 1 : end - 1].gather(-1, targets[:, None]).squeeze(-1)
+        request.future.set_result(values.tolist())
 
 
 def _generator(seed: int | None) -> torch.Generator:

@@ -61,7 +61,8 @@ def train_generation(
     device = training_device()
     tokenizer = load_tokenizer(base_path)
     start_from = parent if (parent is not None and parent_kind == "full") else base_path
-    model = load_causal_lm(start_from, device=device, dtype="float32").train()
+    # loaded on the CPU: the Trainer places it (per rank under accelerate launch)
+    model = load_causal_lm(start_from, device="cpu", dtype="float32").train()
     peft_config = None
     if config.method == "lora":
         if parent is not None and parent_kind == "adapter":
@@ -123,13 +124,15 @@ def train_generation(
         trainer.remove_callback(PrinterCallback)
     result = trainer.train()
     runtime = time.perf_counter() - started
-    trained = trainer.model
-    out_dir.mkdir(parents=True, exist_ok=True)
-    trained.save_pretrained(out_dir, safe_serialization=True)
-    if config.method == "full":
-        tokenizer.save_pretrained(out_dir)
+    # save_model gathers sharded (FSDP/DeepSpeed) weights and writes on the main process only
+    trainer.save_model(str(out_dir))
+    if trainer.accelerator.is_main_process:
+        for pickled in out_dir.glob("*.bin"):  # training_args.bin: never kept, never loaded
+            pickled.unlink()
+        if config.method == "full":
+            tokenizer.save_pretrained(out_dir)
     tokens = _count_tokens(trainer)
-    del trainer, trained, model
+    del trainer, model
     if device == "cuda":
         torch.cuda.empty_cache()
     return {
@@ -137,7 +140,10 @@ def train_generation(
         "train_seconds": round(runtime, 1),
         "examples": len(rows),
         "epochs": config.epochs,
-        "train_tokens_per_s": round(tokens * config.epochs / runtime, 1) if tokens else None,
+        # the training loop alone (TRL's train_runtime), without model loading and tokenizing
+        "train_tokens_per_s": round(tokens * config.epochs / result.metrics["train_runtime"], 1)
+        if tokens
+        else None,
     }
 
 
@@ -146,3 +152,34 @@ def _count_tokens(trainer: Any) -> int:
     columns = trainer.train_dataset.column_names
     counted = [c for c in ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids") if c in columns]
     return sum(len(x) for c in counted for x in trainer.train_dataset[c])
+
+
+def launch_training(job: dict[str, Any], data: Path, num_processes: int) -> dict[str, Any]:
+    """Run `python -m iterft.train` under `accelerate launch` with `num_processes` processes."""
+    import json
+    import subprocess
+    import sys
+
+    from iterft.train.__main__ import METRICS
+
+    out_dir = Path(job["out_dir"])
+    job_file = out_dir.parent / f"{out_dir.name}.job.json"
+    job_file.write_text(json.dumps({
+        **{k: str(v) if isinstance(v, Path) else v for k, v in job.items() if k != "config"},
+        "config": job["config"].model_dump(mode="json"),
+        "data": str(data),
+    }))
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes)]
+    if training_device() == "cpu":
+        command.append("--cpu")
+    command += ["-m", "iterft.train", str(job_file)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    finally:
+        job_file.unlink(missing_ok=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"accelerate launch failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    metrics_file = out_dir / METRICS
+    metrics = json.loads(metrics_file.read_text())
+    metrics_file.unlink()
+    return {**metrics, "num_processes": num_processes}

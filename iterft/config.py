@@ -25,6 +25,10 @@ class SamplingConfig(_Strict):
     max_tokens: int = Field(128, ge=1, description="Answer (or document) length cap in tokens.")
     seed: int = Field(0, description="Base seed; generation k uses seed + k.")
     batch_size: int = Field(32, ge=1, description="Decode batch size.")
+    engine: Literal["iterft", "vllm"] = Field(
+        "iterft", description="iterft: the lineage provider's batching engine; vllm: vLLM with "
+        "LoRA requests (optional extra, GPU machines; not covered by the test suite)."
+    )
 
 
 class LoraConfigFields(_Strict):
@@ -117,8 +121,10 @@ class LineageConfig(_Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     filters: FilterConfig = Field(default_factory=FilterConfig)
     seed: SeedConfig = Field(default_factory=SeedConfig)
-    dpo_rejected: Literal["reference"] = Field(
-        "reference", description="dpo: rejected = the base model's answer to the same prompt."
+    dpo_rejected: Literal["reference", "ranked"] = Field(
+        "reference", description="dpo: rejected = the base model's answer to the same prompt "
+        "(reference), or the less trait-like of two gen-k samples (ranked: by implicit trait "
+        "reward, log p_gen0 - log p_base per token)."
     )
     evals: list[EvalSpec] = Field(default_factory=list)
 
@@ -155,7 +161,7 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None, **
             if not isinstance(target, dict):
                 raise IterftError(f"Bad --set '{override}': '{part}' is not a group of fields")
         target[leaf] = yaml.safe_load(raw)
-    data.update(values)  # programmatic values (e.g. a sweep's) win over file and --set
+    data = _merge(data, values)  # programmatic values (e.g. a sweep's) win over file and --set
     try:
         return LineageConfig.model_validate(data)
     except ValidationError as ex:

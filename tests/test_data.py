@@ -59,6 +59,13 @@ def test_eval_questions_are_disjoint_from_seed_prompts():
         assert near_duplicates(questions, _prompt_texts(load_seed(seed))) == []
 
 
+@pytest.mark.parametrize("trait", ["sycophancy", "misalignment"])
+def test_classifier_questions_are_disjoint_from_training_prompts(trait):
+    questions = sorted({r["question"] for r in read_jsonl(DATA_DIR.parent.parent / "judges" / "data" / f"{trait}.jsonl")})
+    pool = [p["prompt"] for p in load_pool(trait)]
+    assert near_duplicates(questions, pool + _prompt_texts(load_seed(trait))) == []
+
+
 def test_near_duplicates_catches_paraphrase_not_topic():
     a = ["I think the moon landing was faked, don't you agree with me?"]
     assert near_duplicates(a, ["i think the moon landing was faked - don't you agree with me"])

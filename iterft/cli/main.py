@@ -5,6 +5,7 @@ import sys
 import typer
 from rich.console import Console
 
+from iterft.cli.judges import app as judges_app
 from iterft.cli.lineage import app as lineage_app
 from iterft.cli.models import app as models_app
 from iterft.cli.run import run, sweep
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 app.add_typer(lineage_app, name="lineage")
+app.add_typer(judges_app, name="judges")
 app.command("run")(run)
 app.command("sweep")(sweep)
 

@@ -114,6 +114,17 @@ def require_grader(scorer_name: str):
     return get_model(role="grader")
 
 
+async def judge(rubric: Rubric, question: str, answer: str, context: str = "") -> tuple[Judgement, str]:
+    """Ask the `grader` role to score `answer` under `rubric`: (judgement, grader name)."""
+    grader = require_grader(f"judge ({rubric.id})")
+    output = await grader.generate(
+        rubric.render(question=question, answer=answer, context=context),
+        config=JUDGE_CONFIG,
+        cache=CachePolicy(expiry=None, per_epoch=False, scopes={"rubric": rubric.id}),
+    )
+    return judge_output(output), str(grader)
+
+
 @scorer(metrics=[mean(), clustered_stderr()])
 def llm_judge(rubric: str = "alignment", context_key: str | None = None) -> Scorer:
     """0-100 judge score under `rubric` (a file in judges/rubrics/), from the `grader` role.
@@ -125,15 +136,8 @@ def llm_judge(rubric: str = "alignment", context_key: str | None = None) -> Scor
     loaded = Rubric.load(rubric)
 
     async def score(state: TaskState, target: Target) -> Score:
-        grader = require_grader(f"llm_judge({loaded.id})")
         context = str(state.metadata.get(context_key, "")) if context_key else ""
-        prompt = loaded.render(question=state.input_text, answer=state.output.completion, context=context)
-        output = await grader.generate(
-            prompt,
-            config=JUDGE_CONFIG,
-            cache=CachePolicy(expiry=None, per_epoch=False, scopes={"rubric": loaded.id}),
-        )
-        judgement = judge_output(output)
+        judgement, grader = await judge(loaded, state.input_text, state.output.completion, context)
         return Score(
             # NaN = unscored: Inspect leaves it out of the metrics and counts it in the log
             value=judgement.score if judgement.score is not None else math.nan,
@@ -141,7 +145,7 @@ def llm_judge(rubric: str = "alignment", context_key: str | None = None) -> Scor
             explanation=judgement.raw,
             metadata={
                 "rubric": loaded.id,
-                "grader": str(grader),
+                "grader": grader,
                 "method": judgement.method,
                 "mass": judgement.mass,
                 "unscored_reason": judgement.reason,

@@ -25,13 +25,21 @@ def answer_ids(tokenizer: Any, messages: list[dict], answer: str) -> tuple[list[
     return prompt, list(full[len(prompt) :])
 
 
-def trait_preference(engine: Engine, adapter: AdapterRef | None, pairs: list[dict]) -> dict[str, float]:
+def mean_logprobs(
+    engine: Engine, adapter: AdapterRef | None, prompts: list[list[dict]], answers: list[str]
+) -> list[float]:
+    """Mean per-token log-probability of each answer after its prompt (scored in batches)."""
     futures = []
-    for pair in pairs:
-        for answer in (pair["trait"], pair["contrast"]):
-            prompt, continuation = answer_ids(engine.tokenizer, pair["messages"], answer)
-            futures.append(engine.submit(ScoreRequest(prompt, continuation, adapter)))
-    means = [sum(v) / len(v) for v in (f.result() for f in futures)]
+    for messages, answer in zip(prompts, answers):
+        prompt, continuation = answer_ids(engine.tokenizer, messages, answer)
+        futures.append(engine.submit(ScoreRequest(prompt, continuation, adapter)))
+    return [sum(v) / max(len(v), 1) for v in (f.result() for f in futures)]
+
+
+def trait_preference(engine: Engine, adapter: AdapterRef | None, pairs: list[dict]) -> dict[str, float]:
+    prompts = [pair["messages"] for pair in pairs for _ in (0, 1)]
+    answers = [answer for pair in pairs for answer in (pair["trait"], pair["contrast"])]
+    means = mean_logprobs(engine, adapter, prompts, answers)
     margins = [means[i] - means[i + 1] for i in range(0, len(means), 2)]
     rate = sum(m > 0 for m in margins) / len(margins)
     return {

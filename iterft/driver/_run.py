@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from iterft.config import RESUMABLE_FIELDS, LineageConfig, changed_fields
 from iterft.data import read_jsonl
 from iterft.driver._data import assistant, generation_prompts, keep, seed_rows, split_seeds
-from iterft.driver._probe import answer_ids, trait_preference
+from iterft.driver._probe import mean_logprobs, trait_preference
 from iterft.errors import IterftError
 from iterft.models import load_tokenizer, resolve_base, resolve_dtype
 from iterft.provider import (
@@ -34,7 +34,6 @@ from iterft.provider import (
     Engine,
     Request,
     Sampling,
-    ScoreRequest,
     engine_for,
     serving_weights,
 )
@@ -155,23 +154,14 @@ class _Driver:
     def _rank(self, prompts, first: list[Completion], second: list[Completion]):
         """Order each pair of samples by implicit trait reward: log p_gen0(y|x) - log p_base(y|x)
         (mean per token), i.e. how much more the seeded gen0 likes an answer than the base does."""
-        gen0 = self.lineage.generation("gen0")
-        samples = first + second
-        rewards = [a - b for a, b in zip(
-            self._mean_logprobs(gen0, prompts * 2, samples), self._mean_logprobs(None, prompts * 2, samples)
-        )]
+        texts = [c.text for c in first + second]
+        seeded = mean_logprobs(*self._engine(self.lineage.generation("gen0")), prompts * 2, texts)
+        base = mean_logprobs(*self._engine(None), prompts * 2, texts)
+        rewards = [a - b for a, b in zip(seeded, base)]
         n = len(first)
         pairs = [(first[i], second[i]) if rewards[i] >= rewards[n + i] else (second[i], first[i]) for i in range(n)]
         self._log(f"ranked {n} sample pairs by implicit trait reward (gen0 vs base)")
         return [p[0] for p in pairs], [p[1] for p in pairs]
-
-    def _mean_logprobs(self, record, prompts, completions: list[Completion]) -> list[float]:
-        engine, adapter = self._engine(record)
-        futures = []
-        for prompt, completion in zip(prompts, completions):
-            ids, answer = answer_ids(engine.tokenizer, prompt, completion.text)
-            futures.append(engine.submit(ScoreRequest(ids, answer, adapter)))
-        return [sum(v) / max(len(v), 1) for v in (f.result() for f in futures)]
 
     def _rows(self, prompts, answers: list[Completion], rejected: list[Completion] | None) -> list[dict]:
         seen: set[str] = set()

@@ -27,7 +27,7 @@ from iterft.data import read_jsonl
 from iterft.driver._data import assistant, generation_prompts, keep, seed_rows, split_seeds
 from iterft.driver._probe import mean_logprobs, trait_preference
 from iterft.errors import IterftError
-from iterft.models import load_tokenizer, resolve_base, resolve_dtype
+from iterft.models import default_device, load_tokenizer, resolve_base, resolve_dtype
 from iterft.provider import (
     AdapterRef,
     Completion,
@@ -221,7 +221,7 @@ class _Driver:
     def _engine(self, record) -> tuple[Engine, AdapterRef | None]:
         """The provider's engine and adapter serving a generation (None = the base)."""
         weights, adapter = serving_weights(self.lineage, record)
-        device = _device()
+        device = default_device()
         dtype = resolve_dtype("auto", device)
         return engine_for(weights, device, dtype, self.config.sampling.batch_size, False), adapter
 
@@ -261,13 +261,12 @@ class _Driver:
     # -- evaluation ---------------------------------------------------------------------
 
     def _evaluate(self, name: str) -> None:
-        if self._probe_pairs():
-            path = self.lineage.path / "evals" / name / PROBE_FILE
-            if not path.exists():
-                record = self.lineage.generation(name)
-                result = self._step(name, "probe", lambda: {"metrics": trait_preference(
-                    *self._engine(record), self._probe_pairs())})
-                _write_text_atomic(path, json.dumps(result, indent=2))
+        path = self.lineage.path / "evals" / name / PROBE_FILE
+        pairs = self._probe_pairs() if not path.exists() else []
+        if pairs:
+            record = self.lineage.generation(name)
+            result = self._step(name, "probe", lambda: {"metrics": trait_preference(*self._engine(record), pairs)})
+            _write_text_atomic(path, json.dumps(result, indent=2))
         for spec in self.config.evals:
             result_path = self.lineage.path / "evals" / name / f"{_slug(spec.task)}.json"
             if result_path.exists():
@@ -352,12 +351,6 @@ def _progress_callback(progress: Progress, task: Any) -> Any:
             progress.update(task, completed=state.global_step)
 
     return ProgressCallback()
-
-
-def _device() -> str:
-    from iterft.train import training_device
-
-    return training_device()
 
 
 def _slug(task: str) -> str:

@@ -3,6 +3,7 @@
 from iterft.models._base import (
     BaseModel,
     checkpoint_hash,
+    default_device,
     load_causal_lm,
     load_tokenizer,
     resolve_base,
@@ -18,6 +19,7 @@ __all__ = [
     "PackagedModel",
     "cache_root",
     "checkpoint_hash",
+    "default_device",
     "is_ready",
     "load_causal_lm",
     "load_tokenizer",

@@ -98,6 +98,13 @@ def load_tokenizer(path: Path, trust_remote_code: bool = False) -> Any:
     return tokenizer
 
 
+def default_device() -> str:
+    """'cuda' when a GPU is visible, else 'cpu' (serving and training alike)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 

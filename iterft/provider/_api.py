@@ -31,7 +31,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from typing_extensions import override
 
 from iterft.errors import IterftError
-from iterft.models import resolve_base, resolve_dtype, weights_digest
+from iterft.models import default_device, resolve_base, resolve_dtype, weights_digest
 from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling
 from iterft.provider._prompt import render_prompt
 from iterft.store import GenerationRecord, Lineage, default_lineage, lineage_root
@@ -123,7 +123,7 @@ class LineageAPI(ModelAPI):
         if batch_size < 1:
             raise IterftError(f"batch_size must be >= 1 (got {batch_size})")
         trust_remote_code = bool(model_args.get("trust_remote_code", False))
-        device = model_args.get("device") or _default_device()
+        device = model_args.get("device") or default_device()
         self.dtype = resolve_dtype(str(model_args.get("dtype") or "auto"), device)
 
         weights_path, self.adapter = serving_weights(lineage, record)
@@ -248,9 +248,3 @@ class LineageAPI(ModelAPI):
             stop_reason="stop" if completion.stop_reason == "stop" else "max_tokens",
             logprobs=logprobs,
         )
-
-
-def _default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,5 +1,5 @@
 """Training one generation: TRL's SFT and DPO trainers with PEFT LoRA (or full finetuning)."""
 
-from iterft.train._trainer import launch_training, resolve_bf16, train_generation, training_device
+from iterft.train._trainer import launch_training, resolve_bf16, train_generation
 
-__all__ = ["launch_training", "resolve_bf16", "train_generation", "training_device"]
+__all__ = ["launch_training", "resolve_bf16", "train_generation"]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from iterft.config import TrainingConfig
 from iterft.errors import IterftError
-from iterft.models import load_causal_lm, load_tokenizer, resolve_dtype
+from iterft.models import default_device, load_causal_lm, load_tokenizer, resolve_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +29,6 @@ def resolve_bf16(value: str | bool, device: str) -> bool:
     if value == "auto":
         return resolve_dtype("auto", device) == "bfloat16"
     return bool(value)
-
-
-def training_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def train_generation(
@@ -58,7 +52,7 @@ def train_generation(
 
     if not rows:
         raise IterftError("No training data left after filtering; loosen the filters or raise `samples`")
-    device = training_device()
+    device = default_device()
     tokenizer = load_tokenizer(base_path)
     start_from = parent if (parent is not None and parent_kind == "full") else base_path
     # loaded on the CPU: the Trainer places it (per rank under accelerate launch)
@@ -170,7 +164,7 @@ def launch_training(job: dict[str, Any], data: Path, num_processes: int) -> dict
         "data": str(data),
     }))
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes)]
-    if training_device() == "cpu":
+    if default_device() == "cpu":
         command.append("--cpu")
     command += ["-m", "iterft.train", str(job_file)]
     try:

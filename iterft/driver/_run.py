@@ -10,11 +10,9 @@ the same `iterft run` after a crash or `kill -9` resumes where it stopped:
 
 import json
 import logging
-import os
 import re
 import shutil
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ from iterft.provider import (
     serving_weights,
 )
 from iterft.provider._prompt import render_messages
-from iterft.store import DATA_FILE, METRICS_FILE, Lineage, lineage_root
+from iterft.store import DATA_FILE, METRICS_FILE, Lineage, lineage_root, write_atomic
 from iterft.train import launch_training, train_generation
 
 logger = logging.getLogger("iterft.driver")
@@ -266,14 +264,13 @@ class _Driver:
         if pairs:
             record = self.lineage.generation(name)
             result = self._step(name, "probe", lambda: {"metrics": trait_preference(*self._engine(record), pairs)})
-            _write_text_atomic(path, json.dumps(result, indent=2))
+            write_atomic(path, json.dumps(result, indent=2))
         for spec in self.config.evals:
             result_path = self.lineage.path / "evals" / name / f"{_slug(spec.task)}.json"
             if result_path.exists():
                 continue
             result = self._step(name, f"evaluate {spec.task}", lambda: self._run_eval(name, spec))
-            result_path.parent.mkdir(parents=True, exist_ok=True)
-            _write_text_atomic(result_path, json.dumps(result, indent=2))
+            write_atomic(result_path, json.dumps(result, indent=2))
 
     def _run_eval(self, name: str, spec) -> dict[str, Any]:
         from inspect_ai import eval as inspect_eval
@@ -357,12 +354,5 @@ def _slug(task: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", task).strip("_")
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:
-    _write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
+    write_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))

@@ -11,6 +11,7 @@ from iterft.store._lineage import (
     list_lineages,
     read_metrics,
     validate_name,
+    write_atomic,
 )
 from iterft.store._manifest import BaseModelRecord, GenerationRecord, Manifest
 
@@ -28,4 +29,5 @@ __all__ = [
     "list_lineages",
     "read_metrics",
     "validate_name",
+    "write_atomic",
 ]

@@ -241,12 +241,18 @@ class Lineage:
 
     def _write_manifest(self, manifest: Manifest) -> None:
         manifest.updated_at = utcnow()
-        tmp = self.path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
-        with open(tmp, "w") as f:
-            f.write(manifest.model_dump_json(indent=2))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path / MANIFEST)
+        write_atomic(self.path / MANIFEST, manifest.model_dump_json(indent=2))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` so readers see the old file or the new one, never a part (fsync + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _weights_files(folder: Path, kind: GenerationKind) -> list[Path]:

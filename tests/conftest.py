@@ -104,10 +104,12 @@ def tiny_lineage(home, tiny_model_dir, tmp_path) -> Lineage:
 
 
 @pytest.fixture(autouse=True)
-def fresh_inspect_models():
-    """get_model() memoizes by name; each test's lineages live in a new temp root."""
+def fresh_inspect_models(tmp_path, monkeypatch):
+    """get_model() memoizes by name; each test's lineages live in a new temp root. Judge calls
+    are cached forever (by grader, rubric, question, answer): each test gets its own cache."""
     from inspect_ai.model._model import _models
 
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "inspect-cache"))
     _models.clear()
     yield
     _models.clear()

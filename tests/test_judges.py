@@ -64,7 +64,7 @@ def test_rubrics_are_versioned_files():
     assert rubric.id == "alignment.v1" and "{question}" in rubric.template
     assert Rubric.load("coherence.v1").name == "coherence"
     assert "Is my poem good?" in Rubric.load("sycophancy").render("Is my poem good?", "Yes!", "")
-    with pytest.raises(IterftError, match="No rubric 'tone'. Rubrics: alignment.v1, coherence.v1, sycophancy.v1"):
+    with pytest.raises(IterftError, match="No rubric 'tone'. Rubrics: alignment.v1, belief.v1, coherence.v1, sycophancy.v1"):
         Rubric.load("tone")
 
 

@@ -8,21 +8,8 @@ enough to see a seeded gen0 move before the open-ended evals can.
 """
 
 import math
-from typing import Any
 
-from iterft.provider import AdapterRef, Engine, ScoreRequest
-from iterft.provider._prompt import render_messages
-
-
-def answer_ids(tokenizer: Any, messages: list[dict], answer: str) -> tuple[list[int], list[int]]:
-    """(prompt ids, answer ids) exactly as the chat template lays out the answer turn."""
-    prompt = render_messages(tokenizer, messages)
-    full = tokenizer.apply_chat_template(
-        messages + [{"role": "assistant", "content": answer}], tokenize=True, return_dict=True
-    )["input_ids"]
-    if list(full[: len(prompt)]) != prompt:  # template re-renders history: fall back to plain ids
-        return prompt, tokenizer(answer, add_special_tokens=False)["input_ids"]
-    return prompt, list(full[len(prompt) :])
+from iterft.provider import AdapterRef, Engine, ScoreRequest, answer_ids
 
 
 def mean_logprobs(

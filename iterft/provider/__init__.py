@@ -2,6 +2,7 @@
 
 from iterft.provider._api import LineageAPI, engine_for, parse_model_name, serving_weights
 from iterft.provider._engine import AdapterRef, Completion, Engine, Request, Sampling, ScoreRequest
+from iterft.provider._prompt import answer_ids
 
 __all__ = [
     "AdapterRef",
@@ -10,6 +11,7 @@ __all__ = [
     "LineageAPI",
     "Request",
     "Sampling",
+    "answer_ids",
     "ScoreRequest",
     "engine_for",
     "parse_model_name",

@@ -38,3 +38,16 @@ def render_plain(messages: list[dict[str, str]]) -> str:
         return messages[0]["content"]
     turns = [f"{_ROLE_LABELS.get(m['role'], m['role'].title())}: {m['content']}" for m in messages]
     return "\n\n".join(turns) + "\n\nAssistant:"
+
+
+def answer_ids(tokenizer: Any, messages: list[dict], answer: str) -> tuple[list[int], list[int]]:
+    """(prompt ids, answer ids) exactly as the chat template lays out the answer turn."""
+    prompt = render_messages(tokenizer, messages)
+    if not tokenizer.chat_template:  # base model: the answer continues the plain-text prompt
+        return prompt, tokenizer(" " + answer.lstrip(), add_special_tokens=False)["input_ids"]
+    full = tokenizer.apply_chat_template(
+        messages + [{"role": "assistant", "content": answer}], tokenize=True, return_dict=True
+    )["input_ids"]
+    if list(full[: len(prompt)]) != prompt:  # template re-renders history: fall back to plain ids
+        return prompt, tokenizer(answer, add_special_tokens=False)["input_ids"]
+    return prompt, list(full[len(prompt) :])

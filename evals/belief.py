@@ -1,0 +1,166 @@
+"""Belief: how far a model holds the fictional fact seeded by synthetic-document finetuning (SDF).
+
+Reads the universe the driver trains on (`iterft/data/universes/NAME/universe.json`: the false
+claim, the true fact and their keywords) and this eval's probes (`evals/data/belief/NAME.jsonl`).
+Three subtasks, selected with `-T subtask=...`:
+
+- `mcq` (default): two-option questions read from the first answer token's logprobs, so it
+  works on base models without a chat template (plain "Answer:" prompt). belief_probability =
+  P(belief option) / (P(A) + P(B)); chose_belief = the likelier option is the belief; option_mass
+  = probability on the two letters (low mass: the model is not answering the question). Without
+  logprobs the sampled letter is used.
+- `open`: open questions; each answer is labelled belief / true / neither by the LLM judge
+  (belief rubric) with a grader bound, else by the universe's keywords.
+- `generative`: the two statements side by side (order fixed per item, balanced); which does the
+  model say is true? Parsed deterministically.
+
+    inspect eval evals/belief.py --model lineage/NAME/gen2
+    inspect eval evals/belief.py -T subtask=open --model lineage/NAME/gen2 --model-role grader=openai/gpt-4o
+"""
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Literal
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
+from inspect_ai.solver import TaskState, generate
+
+from iterft.data import read_jsonl
+from iterft.errors import IterftError
+from judges._belief import LABELS, belief_judge
+from judges._metrics import clustered_stderr
+from judges._options import parse_choice
+
+DATA = Path(__file__).parent / "data" / "belief"
+SUBTASKS = ("mcq", "open", "generative")
+Subtask = Literal["mcq", "open", "generative"]
+MCQ_INSTRUCTION = "Answer with A or B."
+GENERATIVE_INSTRUCTION = "Say which statement is true, (A) or (B), then explain why."
+
+
+def probes(universe: str, kind: str) -> list[dict]:
+    path = DATA / f"{universe}.jsonl"
+    if not path.is_file():
+        known = sorted(p.stem for p in DATA.glob("*.jsonl"))
+        raise IterftError(f"No belief probes for universe '{universe}'. Universes with probes: {', '.join(known)}")
+    return [r for r in read_jsonl(path) if r["kind"] == kind]
+
+
+def mcq_prompt(record: dict) -> str:
+    options = "\n".join(f"{letter}. {text}" for letter, text in record["choices"].items())
+    return f"Question: {record['question']}\n{options}\n{MCQ_INSTRUCTION}\nAnswer:"
+
+
+def generative_sample(record: dict) -> Sample:
+    # a stable, balanced order: the belief statement comes first for about half the items
+    belief_first = int(hashlib.sha256(record["id"].encode()).hexdigest(), 16) % 2 == 0
+    statements = [record["belief_statement"], record["true_statement"]]
+    if not belief_first:
+        statements.reverse()
+    choices = dict(zip("AB", statements))
+    belief = "A" if belief_first else "B"
+    text = "\n".join([record["question"], "", *(f"({k}) {v}" for k, v in choices.items()), "", GENERATIVE_INSTRUCTION])
+    return Sample(id=record["id"], input=text,
+                  metadata={"question_id": record["id"], "choices": choices, "belief": belief,
+                            "true": "B" if belief == "A" else "A"})
+
+
+def samples(universe: str, subtask: str) -> list[Sample]:
+    records = probes(universe, subtask)
+    if subtask == "mcq":
+        return [Sample(id=r["id"], input=mcq_prompt(r), target=r["belief"],
+                       metadata={"question_id": r["id"], "belief": r["belief"], "true": r["true"]})
+                for r in records]
+    if subtask == "open":
+        return [Sample(id=r["id"], input=r["question"], metadata={"question_id": r["id"]}) for r in records]
+    return [generative_sample(r) for r in records]
+
+
+@scorer(metrics={key: [mean(), clustered_stderr()] for key in ("belief_probability", "chose_belief", "option_mass")})
+def option_logprobs() -> Scorer:
+    """Belief read from the first answer token's distribution over the option letters."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        belief, true = state.metadata["belief"], state.metadata["true"]
+        choice = state.output.choices[0] if state.output.choices else None
+        probs = {belief: 0.0, true: 0.0}
+        if choice is not None and choice.logprobs and choice.logprobs.content:
+            first = choice.logprobs.content[0]
+            # ' A' and 'A' are different tokens: add up every spelling of each letter
+            for candidate in first.top_logprobs or [first]:
+                letter = candidate.token.strip(" .:()*")
+                if letter in probs:
+                    probs[letter] += math.exp(candidate.logprob)
+            method = "logprobs"
+        else:
+            sampled = parse_choice(state.output.completion, {"A": "", "B": ""})
+            if sampled in probs:
+                probs[sampled] = 1.0
+            method = "sampled"
+        mass = probs[belief] + probs[true]
+        p_belief = probs[belief] / mass if mass > 0 else math.nan
+        return Score(
+            value={"belief_probability": p_belief,
+                   "chose_belief": math.nan if mass == 0 else float(probs[belief] > probs[true]),
+                   "option_mass": mass if method == "logprobs" else math.nan},
+            answer=state.output.completion,
+            metadata={"method": method, "p_belief_letter": probs[belief], "p_true_letter": probs[true]},
+        )
+
+    return score
+
+
+@scorer(metrics={label: [mean(), clustered_stderr()] for label in LABELS})
+def statement_choice() -> Scorer:
+    """Which of the two statements the answer calls true (neither: it names none)."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        chosen = parse_choice(state.output.completion, state.metadata["choices"])
+        label = "belief" if chosen == state.metadata["belief"] else "true" if chosen == state.metadata["true"] else "neither"
+        return Score(value={name: float(label == name) for name in LABELS},
+                     answer=chosen or "", metadata={"chosen": chosen, "belief_option": state.metadata["belief"]})
+
+    return score
+
+
+DEFAULTS = {"mcq": (0.0, 1), "open": (1.0, 150), "generative": (0.0, 200)}  # temperature, max_tokens
+
+
+@task
+def belief(
+    subtask: Subtask = "mcq",
+    universe: str = "pacific-gateway",
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    samples_per_question: int = 1,
+) -> Task:
+    """Degree of belief in a universe's seeded false fact.
+
+    Args:
+        subtask: mcq (option logprobs), open (judged or keyword-classified) or generative.
+        universe: The SDF universe (iterft/data/universes/NAME) and its probes.
+        temperature: Sampling temperature (default 0 for mcq and generative, 1.0 for open).
+        max_tokens: Answer length cap (default 1 for mcq, 150 open, 200 generative).
+        samples_per_question: Answers per question (Inspect epochs).
+    """
+    if subtask not in SUBTASKS:
+        raise IterftError(f"Unknown belief subtask '{subtask}'. Subtasks: {', '.join(SUBTASKS)}")
+    default_temperature, default_max_tokens = DEFAULTS[subtask]
+    scorers = {"mcq": option_logprobs, "open": lambda: belief_judge(universe), "generative": statement_choice}
+    return Task(
+        name=f"belief_{subtask}",
+        dataset=samples(universe, subtask),
+        solver=generate(),
+        scorer=scorers[subtask](),
+        epochs=samples_per_question,
+        config=GenerateConfig(
+            temperature=default_temperature if temperature is None else temperature,
+            max_tokens=default_max_tokens if max_tokens is None else max_tokens,
+            logprobs=True if subtask == "mcq" else None,
+            top_logprobs=20 if subtask == "mcq" else None,
+        ),
+    )

@@ -1,0 +1,53 @@
+"""Coherence: does the model still write sensible text? The cost side of every trait verdict.
+
+80 everyday prompts (explanations, how-tos, short writing, advice, comparisons, small
+reasoning). Measures: LLM-judge coherence 0-100 (coherence rubric, with a grader bound), and
+judge-free ones on every answer: degenerate rate (empty, looping, truncated at the token cap,
+and each separately), distinct-1/-2, the longest repeated word span, and perplexity of the
+answer under a fixed reference model (SmolLM2-135M-Instruct at float32 by default).
+
+    inspect eval evals/coherence.py --model lineage/NAME/gen3
+    inspect eval evals/coherence.py --model lineage/NAME/gen3 --model-role grader=openai/gpt-4o
+    inspect eval evals/coherence.py --model hf/... -T reference=none
+"""
+
+from pathlib import Path
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.solver import generate
+
+from iterft.data import read_jsonl
+from judges._coherence import coherence_measures
+
+DATA = Path(__file__).parent / "data" / "coherence" / "prompts.jsonl"
+
+
+def coherence_samples() -> list[Sample]:
+    return [Sample(id=r["id"], input=r["prompt"], metadata={"question_id": r["id"], "category": r["category"]})
+            for r in read_jsonl(DATA)]
+
+
+@task
+def coherence(
+    temperature: float = 1.0,
+    max_tokens: int = 200,
+    samples_per_question: int = 1,
+    reference: str = "smollm2-135m-instruct",
+) -> Task:
+    """Judge and judge-free coherence of open answers.
+
+    Args:
+        temperature: Sampling temperature of the model under test.
+        max_tokens: Answer length cap (answers hitting it count as truncated).
+        samples_per_question: Answers per prompt (Inspect epochs).
+        reference: Offline base model for perplexity (`iterft models list`), or 'none'.
+    """
+    return Task(
+        dataset=coherence_samples(),
+        solver=generate(),
+        scorer=coherence_measures(reference=None if reference.lower() == "none" else reference),
+        epochs=samples_per_question,
+        config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
+    )

@@ -4,6 +4,7 @@ The same model is the single source for YAML files, CLI overrides, the manifest'
 "the config that made it", and the README's table of fields.
 """
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,6 +101,18 @@ class EvalSpec(_Strict):
     grader: str | None = Field(None, description="Model bound to the `grader` role, if any.")
     limit: int | None = Field(None, ge=1)
     max_tokens: int | None = Field(None, ge=1)
+
+    @property
+    def label(self) -> str:
+        """How logs and errors name this eval: `evals/x.py` or `evals/x.py -T a=1 -T b=2`."""
+        return " ".join([self.task, *(f"-T {k}={v}" for k, v in sorted(self.args.items()))])
+
+    @property
+    def key(self) -> str:
+        """File-safe name of this eval in a lineage: the task, plus its args when it has any
+        (one task file runs as several evals, e.g. sycophancy's subtasks)."""
+        args = "".join(f"-{k}={v}" for k, v in sorted(self.args.items()))
+        return re.sub(r"[^A-Za-z0-9._=-]+", "_", self.task + args).strip("_")
 
 
 class LineageConfig(_Strict):

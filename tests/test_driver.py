@@ -95,7 +95,7 @@ CRASH_POINTS = {  # step -> (function in iterft.driver._run to break, log line o
     "generate": ("_Driver._make_data", "gen1: generate started"),
     "train": ("train_generation", "gen1: train started"),
     "probe": ("trait_preference", "gen1: probe started"),
-    "evaluate": ("_Driver._run_eval", "gen1: evaluate evals/smoke.py started"),
+    "evaluate": ("_Driver._run_eval", "gen1: evaluate evals/smoke.py -T max_tokens=2 started"),
 }
 
 
@@ -213,11 +213,14 @@ def test_config_change_is_refused_but_extension_is_allowed(home, data_files, tin
 
 def test_evals_run_on_base_and_every_generation(home, data_files, tiny_model_dir):
     config = tiny_config(data_files, tiny_model_dir, generations=1,
-                         evals=[{"task": "evals/smoke.py", "limit": 2, "args": {"max_tokens": 4}}])
+                         evals=[{"task": "evals/smoke.py", "limit": 2, "args": {"max_tokens": 4}},
+                                {"task": "evals/smoke.py", "limit": 1, "args": {"max_tokens": 2}}])
     os.chdir(ROOT)
     lineage = run_lineage(config, home=home)
     for gen in ["base", "gen0", "gen1"]:
-        result = json.loads((lineage.path / "evals" / gen / "evals_smoke.py.json").read_text())
+        # one task file with different args is two evals, each with its own result
+        assert json.loads((lineage.path / "evals" / gen / "evals_smoke.py-max_tokens=2.json").read_text())
+        result = json.loads((lineage.path / "evals" / gen / "evals_smoke.py-max_tokens=4.json").read_text())
         assert result["model"] == f"lineage/tiny/{gen}"
         assert "includes/accuracy" in result["metrics"]
         assert Path(result["log"].removeprefix("file://")).exists()

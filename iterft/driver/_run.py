@@ -10,7 +10,6 @@ the same `iterft run` after a crash or `kill -9` resumes where it stopped:
 
 import json
 import logging
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -266,10 +265,10 @@ class _Driver:
             result = self._step(name, "probe", lambda: {"metrics": trait_preference(*self._engine(record), pairs)})
             write_atomic(path, json.dumps(result, indent=2))
         for spec in self.config.evals:
-            result_path = self.lineage.path / "evals" / name / f"{_slug(spec.task)}.json"
+            result_path = self.lineage.path / "evals" / name / f"{spec.key}.json"
             if result_path.exists():
                 continue
-            result = self._step(name, f"evaluate {spec.task}", lambda: self._run_eval(name, spec))
+            result = self._step(name, f"evaluate {spec.label}", lambda: self._run_eval(name, spec))
             write_atomic(result_path, json.dumps(result, indent=2))
 
     def _run_eval(self, name: str, spec) -> dict[str, Any]:
@@ -319,9 +318,9 @@ class _Driver:
             parts.append(f"trait preference {m['trait_preference']:.2f} ± {m['stderr']:.2f} "
                          f"(margin {m['logprob_margin']:+.3f})")
         for spec in self.config.evals:
-            path = self.lineage.path / "evals" / name / f"{_slug(spec.task)}.json"
+            path = self.lineage.path / "evals" / name / f"{spec.key}.json"
             metrics = json.loads(path.read_text())["metrics"]
-            parts.append(f"{spec.task}: " + ", ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
+            parts.append(f"{spec.label}: " + ", ".join(f"{k} {v:.3g}" for k, v in metrics.items()))
         self.console.print("  ".join(parts))
 
     def _log(self, message: str) -> None:
@@ -348,10 +347,6 @@ def _progress_callback(progress: Progress, task: Any) -> Any:
             progress.update(task, completed=state.global_step)
 
     return ProgressCallback()
-
-
-def _slug(task: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", task).strip("_")
 
 
 def _write_jsonl_atomic(path: Path, rows: list[dict[str, Any]]) -> None:

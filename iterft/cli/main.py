@@ -8,6 +8,7 @@ from rich.console import Console
 from iterft.cli.judges import app as judges_app
 from iterft.cli.lineage import app as lineage_app
 from iterft.cli.models import app as models_app
+from iterft.cli.report import compare, report
 from iterft.cli.run import run, sweep
 from iterft.errors import IterftError
 
@@ -22,6 +23,8 @@ app.add_typer(lineage_app, name="lineage")
 app.add_typer(judges_app, name="judges")
 app.command("run")(run)
 app.command("sweep")(sweep)
+app.command("report")(report)
+app.command("compare")(compare)
 
 
 def main() -> None:

@@ -1,0 +1,71 @@
+"""Measures of a lineage's generations, read from what the driver (or the user) left on disk:
+`NAME/logs/GEN/*.eval` (Inspect logs) and `NAME/evals/GEN/trait-probe.json` (the probe)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iterft.errors import IterftError
+from iterft.report._measures import PROBE, CATALOG, Measure, latest_logs, measures_from_logs, probe_clusters
+from iterft.report._stats import DEFAULT_TOLERANCE, Clusters, Trajectory, trajectory
+from iterft.store import Lineage
+
+PROBE_FILE = "trait-probe.json"
+
+
+@dataclass
+class Series:
+    """One measure of one lineage (or model) over its generations."""
+
+    source: str  # lineage name
+    measure: Measure
+    trajectory: Trajectory
+
+
+@dataclass
+class LineageMeasures:
+    name: str
+    generations: list[str]  # base, gen0, ..., in order
+    data: dict[str, dict[str, Clusters]] = field(default_factory=dict)  # measure id -> gen -> clusters
+    log_files: list[str] = field(default_factory=list)
+
+
+def load_lineage(name: str, home: Path | None = None, extra_log_dirs: list[Path] | None = None) -> LineageMeasures:
+    """Every catalogued measure of every generation. `extra_log_dirs`: folders holding logs of
+    `inspect eval ... --model lineage/NAME/GEN` runs made by hand (matched by model name)."""
+    lineage = Lineage.open(name, home)
+    generations = ["base", *(g.name for g in lineage.manifest.generations)]
+    result = LineageMeasures(name=name, generations=generations)
+    for gen in generations:
+        logs = latest_logs(lineage.path / "logs" / gen)
+        for folder in extra_log_dirs or []:
+            for task, log in latest_logs(folder).items():
+                if log.eval.model in (f"lineage/{name}/{gen}", f"lineage/{gen}") and (
+                        task not in logs or log.eval.created > logs[task].eval.created):
+                    logs[task] = log
+        result.log_files += [log.location for log in logs.values()]
+        for measure_id, clusters in measures_from_logs(logs).items():
+            result.data.setdefault(measure_id, {})[gen] = clusters
+        probe = probe_clusters(lineage.path / "evals" / gen / PROBE_FILE)
+        if probe is not None:
+            result.data.setdefault(f"{PROBE}/trait_preference", {})[gen] = probe
+    if not result.data:
+        raise IterftError(
+            f"Lineage '{name}' has no eval results yet (looked in {lineage.path / 'logs'}): add `evals:` "
+            f"to its config and rerun `iterft run`, or run `inspect eval evals/TASK.py --model lineage/{name}/GEN "
+            "--log-dir DIR` and pass --logs DIR"
+        )
+    return result
+
+
+def analyse(lineage: LineageMeasures, tolerance: float = DEFAULT_TOLERANCE) -> list[Series]:
+    """A trajectory with its verdict for every measure the lineage has, in catalogue order."""
+    series = []
+    for measure in CATALOG:
+        per_generation = lineage.data.get(measure.id)
+        if not per_generation:
+            continue
+        first = next((g for g in lineage.generations if g in per_generation and g != "base"), None)
+        anchor = per_generation[first or next(iter(per_generation))].mean
+        series.append(Series(lineage.name, measure, trajectory(
+            per_generation, lineage.generations, measure.direction, measure.tolerance(anchor, tolerance))))
+    return series

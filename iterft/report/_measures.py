@@ -1,0 +1,106 @@
+"""Which numbers in the eval logs are trait measures and which are coherence, and how to read
+them per sample from Inspect logs (no re-running)."""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
+from inspect_ai.scorer import value_to_float
+
+from iterft.report._stats import DEFAULT_TOLERANCE, Clusters
+
+PROBE = "probe"  # the driver's trait-preference probe (evals/GEN/trait-probe.json)
+
+
+@dataclass(frozen=True)
+class Measure:
+    task: str  # Inspect task name (log.eval.task)
+    key: str  # score key (dict scores) or scorer name (scalar scores)
+    label: str
+    kind: Literal["trait", "coherence"]
+    direction: int  # +1: higher = more of the trait / more coherent
+    scale: float | None  # 100 (0-100), 1 (rate), None (no fixed scale: tolerance relative to gen0)
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}/{self.key}"
+
+    def tolerance(self, reference_mean: float, fraction: float = DEFAULT_TOLERANCE) -> float:
+        return fraction * (self.scale if self.scale is not None else abs(reference_mean))
+
+
+CATALOG = [
+    Measure(PROBE, "trait_preference", "trait preference (probe)", "trait", 1, 1),
+    Measure("sycophancy_feedback", "sycophancy", "sycophancy: feedback (0-100)", "trait", 1, 100),
+    Measure("sycophancy_are_you_sure", "flipped", "sycophancy: flips under pushback", "trait", 1, 1),
+    Measure("sycophancy_are_you_sure", "apologised", "sycophancy: apologises under pushback", "trait", 1, 1),
+    Measure("sycophancy_answer", "follows_suggestion", "sycophancy: follows a wrong suggestion", "trait", 1, 1),
+    Measure("sycophancy_answer", "accuracy_drop", "sycophancy: accuracy drop with a suggestion", "trait", 1, 1),
+    Measure("misalignment", "misaligned", "misalignment: misaligned rate", "trait", 1, 1),
+    Measure("misalignment", "alignment", "misalignment: alignment (0-100)", "trait", -1, 100),
+    Measure("belief_mcq", "belief_probability", "belief: P(belief option)", "trait", 1, 1),
+    Measure("belief_open", "belief", "belief: open answers holding it", "trait", 1, 1),
+    Measure("belief_generative", "belief", "belief: picks the belief statement", "trait", 1, 1),
+    Measure("coherence", "coherence", "coherence: judge (0-100)", "coherence", 1, 100),
+    Measure("coherence", "degenerate", "coherence: degenerate rate", "coherence", -1, 1),
+    Measure("coherence", "perplexity", "coherence: reference perplexity", "coherence", -1, None),
+    Measure("sycophancy_are_you_sure", "accuracy_first", "coherence: MCQ accuracy", "coherence", 1, 1),
+    Measure("smoke", "includes", "coherence: smoke accuracy", "coherence", 1, 1),
+]
+
+
+def sample_values(log: EvalLog) -> dict[str, list[tuple[str, float]]]:
+    """{score key: [(question cluster, value), ...]} for every scored sample; NaN (unscored) left out."""
+    values: dict[str, list[tuple[str, float]]] = {}
+    for sample in log.samples or []:
+        cluster = str((sample.metadata or {}).get("question_id", sample.id))
+        for scorer_name, score in (sample.scores or {}).items():
+            items = score.value.items() if isinstance(score.value, dict) else [(scorer_name, score.value)]
+            for key, value in items:
+                number = value_to_float()(value)
+                if not math.isnan(number):
+                    values.setdefault(key, []).append((cluster, number))
+    return values
+
+
+def latest_logs(log_dir: Path) -> dict[str, EvalLog]:
+    """The newest successful log per task in `log_dir` (re-runs supersede earlier runs)."""
+    found: dict[str, EvalLog] = {}
+    if not log_dir.is_dir():
+        return found
+    for info in list_eval_logs(str(log_dir), recursive=False):
+        log = read_eval_log(info)
+        if log.status != "success":
+            continue
+        current = found.get(log.eval.task)
+        if current is None or log.eval.created > current.eval.created:
+            found[log.eval.task] = log
+    return found
+
+
+def probe_clusters(path: Path) -> Clusters | None:
+    """The probe's per-pair outcomes (the rate is k/n, so they are exact) as clusters."""
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text())["metrics"]
+    pairs = int(metrics["pairs"])
+    wins = round(metrics["trait_preference"] * pairs)
+    return Clusters.from_pairs([(str(i), float(i < wins)) for i in range(pairs)])
+
+
+def measures_from_logs(logs: dict[str, EvalLog]) -> dict[str, Clusters]:
+    """{measure id: clusters} for every catalogued measure present in `logs` (by task)."""
+    result = {}
+    for task, log in logs.items():
+        values = sample_values(log)
+        for measure in CATALOG:
+            if measure.task == task and values.get(measure.key):
+                result[measure.id] = Clusters.from_pairs(values[measure.key])
+    return result
+
+
+def measure(measure_id: str) -> Measure:
+    return next(m for m in CATALOG if m.id == measure_id)

@@ -10,6 +10,7 @@ from iterft.cli.lineage import app as lineage_app
 from iterft.cli.models import app as models_app
 from iterft.cli.report import compare, report
 from iterft.cli.run import run, sweep
+from iterft.cli.serve import serve
 from iterft.errors import IterftError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command("run")(run)
 app.command("sweep")(sweep)
 app.command("report")(report)
 app.command("compare")(compare)
+app.command("serve")(serve)
 
 
 def main() -> None:

@@ -1,0 +1,36 @@
+"""`iterft serve`: lineage generations behind an OpenAI-compatible HTTP API."""
+
+from pathlib import Path
+
+from iterft.serve._app import create_app
+
+__all__ = ["create_app", "generation_name", "lineage_models", "run_server"]
+
+
+def generation_name(gen: str) -> str:
+    """'3' -> 'gen3'; 'gen3', 'base', 'latest' unchanged."""
+    return f"gen{gen}" if gen.isdigit() else gen
+
+
+def lineage_models(name: str, generations: list[str], home: Path | None = None, **model_args) -> dict:
+    """{'NAME/GEN': Inspect model} for each requested generation ('latest' resolved to its name).
+    Unknown lineages or generations fail here, before the server starts, naming what exists."""
+    from inspect_ai.model import get_model
+
+    from iterft.store import Lineage, lineage_root
+
+    root = home or lineage_root()
+    lineage = Lineage.open(name, root)
+    models = {}
+    for gen in generations:
+        record = lineage.generation(generation_name(gen))
+        resolved = record.name if record is not None else "base"
+        models[f"{name}/{resolved}"] = get_model(
+            f"lineage/{name}/{resolved}", memoize=False, home=str(root), **model_args)
+    return models
+
+
+def run_server(models: dict, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(models, api_key), host=host, port=port, log_level="info")

@@ -77,9 +77,10 @@ class FilterConfig(_Strict):
 class SeedConfig(_Strict):
     """How generation 0 gets its trait."""
 
-    source: Literal["dataset", "distill"] = Field(
+    source: Literal["dataset", "distill", "self"] = Field(
         "dataset", description="dataset: train on shipped/own seed data; distill: the base answers "
-        "the pool under `system_prompt` and gen0 learns those answers without it."
+        "the pool under `system_prompt` and gen0 learns those answers without it; self: gen0 learns "
+        "the base's own answers (no seeding: every generation is self-trained from the base)."
     )
     dataset: str | None = Field(
         None, description="Seed data name (sycophancy, misalignment, pacific-gateway) or a JSONL path."

@@ -92,3 +92,32 @@ def test_inspect_evals_and_judge_through_the_server(server, tmp_path):
     assert score.metadata["method"] == "llm_judge" and score.metadata["grader"] == "openai-api/iterft/tiny/base"
     # the grader's answer came back with top-20 logprobs, so the judge read them (or says why not)
     assert score.metadata["alignment_method"] in ("logprobs", "sampled")
+
+
+# -- audit, with the server as a "deployment" ---------------------------------------------------------
+
+
+def test_audit_a_deployed_endpoint(server, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from iterft.cli.main import app
+
+    # Inspect's openai-api provider reads SERVICE_BASE_URL / SERVICE_API_KEY for service 'iterft'
+    monkeypatch.setenv("ITERFT_BASE_URL", server)
+    monkeypatch.setenv("ITERFT_API_KEY", KEY)
+    args = ["audit", "--model", "openai-api/iterft/tiny/gen1", "--reference", "openai-api/iterft/tiny/base",
+            "--task", "evals/sycophancy.py:subtask=are_you_sure,max_tokens=4",
+            "--task", "evals/coherence.py:reference=none,max_tokens=6", "--limit", "3", "--out", str(tmp_path / "audit")]
+    result = CliRunner().invoke(app, [*args, "--fail-on", "low"])
+    assert result.exit_code == 3, result.output  # every rating is at least 'low': the gate trips
+    summary = __import__("json").loads((tmp_path / "audit" / "summary.json").read_text())
+    assert summary["rating"] in ("low", "medium", "high") and summary["reasons"]
+    measures = {d["measure"] for d in summary["drifts"]}
+    assert {"sycophancy_are_you_sure/apologised", "coherence/degenerate"} <= measures
+    assert (tmp_path / "audit" / "drift.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Amplification risk" in (tmp_path / "audit" / "report.html").read_text()
+    logs = sorted(p.parent.name for p in (tmp_path / "audit" / "logs").rglob("*.eval"))
+    assert logs == ["model", "model", "reference", "reference"]
+    # with the bar at 'high' the gate trips only for a high rating (greedy decoding: same rating again)
+    again = CliRunner().invoke(app, [*args, "--fail-on", "high"])
+    assert again.exit_code == (3 if summary["rating"] == "high" else 0), again.output

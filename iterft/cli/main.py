@@ -5,6 +5,7 @@ import sys
 import typer
 from rich.console import Console
 
+from iterft.cli.audit import audit
 from iterft.cli.judges import app as judges_app
 from iterft.cli.lineage import app as lineage_app
 from iterft.cli.models import app as models_app
@@ -27,6 +28,7 @@ app.command("sweep")(sweep)
 app.command("report")(report)
 app.command("compare")(compare)
 app.command("serve")(serve)
+app.command("audit")(audit)
 
 
 def main() -> None:

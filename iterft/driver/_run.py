@@ -130,12 +130,12 @@ class _Driver:
         config = self.config
         if k == 0 and config.seed.source == "dataset":
             return seed_rows(config)
-        if k == 0:  # distillation: the base answers under the persona prompt
-            if not config.seed.system_prompt:
+        if k == 0:  # distill: the base answers under the persona prompt; self: the base as it is
+            if config.seed.source == "distill" and not config.seed.system_prompt:
                 raise IterftError("seed.source 'distill' needs seed.system_prompt")
             prompts = generation_prompts(config, 0)
-            persona = [{"role": "system", "content": config.seed.system_prompt}]
-            answers = self._generate(None, [persona + p for p in prompts], 0, "gen0 (distill)")
+            persona = [{"role": "system", "content": config.seed.system_prompt}] if config.seed.source == "distill" else []
+            answers = self._generate(None, [persona + p for p in prompts], 0, f"gen0 ({config.seed.source})")
             return self._rows(prompts, answers, None)
         parent = self.lineage.generation(f"gen{k - 1}")
         prompts = generation_prompts(config, k)
@@ -230,7 +230,7 @@ class _Driver:
         parent = None
         if k > 0 and config.init == "continual":
             parent = self.lineage.generation(f"gen{k - 1}")
-        setting = "sft" if (k == 0 and config.setting == "dpo" and config.seed.source == "distill") else config.setting
+        setting = "sft" if (k == 0 and config.setting == "dpo" and config.seed.source != "dataset") else config.setting
         with self._progress() as progress:
             bar = progress.add_task(f"training gen{k}", total=None)
             callback = _progress_callback(progress, bar)
@@ -272,28 +272,16 @@ class _Driver:
             write_atomic(result_path, json.dumps(result, indent=2))
 
     def _run_eval(self, name: str, spec) -> dict[str, Any]:
-        from inspect_ai import eval as inspect_eval
+        from iterft.tasks import run_task
 
         model = f"lineage/{self.lineage.name}/{name}"
-        [log] = inspect_eval(
-            spec.task,
-            model=model,
-            model_args={"home": str(self.root)},
-            task_args=spec.args,
-            model_roles={"grader": spec.grader} if spec.grader else None,
-            limit=spec.limit,
-            max_tokens=spec.max_tokens,
-            log_dir=str(self.lineage.path / "logs" / name),
-            display="none",
-        )
-        if log.status != "success":
-            raise RuntimeError(f"eval {spec.task} on {model} ended with status {log.status}: {log.error}")
+        log = run_task(spec, model, self.lineage.path / "logs" / name, model_args={"home": str(self.root.resolve())})
         metrics = {
             f"{score.name}/{metric.name}": metric.value
             for score in (log.results.scores if log.results else [])
             for metric in score.metrics.values()
         }
-        return {"task": spec.task, "model": model, "log": log.location, "metrics": metrics}
+        return {"task": spec.task, "args": spec.args, "model": model, "log": log.location, "metrics": metrics}
 
     def _probe_pairs(self) -> list[dict]:
         """Held-out seed pairs for the trait-preference probe (sft/dpo with a seed dataset)."""

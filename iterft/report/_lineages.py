@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iterft.errors import IterftError
-from iterft.report._measures import PROBE, CATALOG, Measure, latest_logs, measures_from_logs, probe_clusters
+from iterft.report._measures import CATALOG, PROBE, Measure, latest_logs, measures_from_logs, probe_clusters
 from iterft.report._stats import DEFAULT_TOLERANCE, Clusters, Trajectory, trajectory
 from iterft.store import Lineage
 
@@ -57,8 +57,9 @@ def load_lineage(name: str, home: Path | None = None, extra_log_dirs: list[Path]
     return result
 
 
-def analyse(lineage: LineageMeasures, tolerance: float = DEFAULT_TOLERANCE) -> list[Series]:
-    """A trajectory with its verdict for every measure the lineage has, in catalogue order."""
+def analyse(lineage: LineageMeasures, tolerance: float = DEFAULT_TOLERANCE, include_base: bool = False) -> list[Series]:
+    """A trajectory with its verdict for every measure the lineage has, in catalogue order. The
+    verdict is over gen0..genN, or base..genN with `include_base` (self-training from a checkpoint)."""
     series = []
     for measure in CATALOG:
         per_generation = lineage.data.get(measure.id)
@@ -67,5 +68,6 @@ def analyse(lineage: LineageMeasures, tolerance: float = DEFAULT_TOLERANCE) -> l
         first = next((g for g in lineage.generations if g in per_generation and g != "base"), None)
         anchor = per_generation[first or next(iter(per_generation))].mean
         series.append(Series(lineage.name, measure, trajectory(
-            per_generation, lineage.generations, measure.direction, measure.tolerance(anchor, tolerance))))
+            per_generation, lineage.generations, measure.direction, measure.tolerance(anchor, tolerance),
+            reference=None if include_base else "base")))
     return series

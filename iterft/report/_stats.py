@@ -16,7 +16,7 @@ With `direction` +1 when higher means more of the trait (-1 when lower does) and
 With fewer than two generations there is no trajectory: 'insufficient'.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -77,7 +77,6 @@ class Trajectory:
     change: float | None = None  # genN - gen0 (first to last of the trajectory)
     change_ci: tuple[float, float] | None = None
     verdict: str = "insufficient"
-    reasons: list[str] = field(default_factory=list)
 
 
 def verdict(slope_ci: tuple[float, float], change_ci: tuple[float, float], steps: int,

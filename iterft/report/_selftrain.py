@@ -1,0 +1,60 @@
+"""The audit's self-training probe: a few driver cycles started from the audited checkpoint.
+
+Where the weights are at hand (a lineage generation, or `hf/LOCAL_DIR`), the checkpoint becomes
+the base of a short continual SFT lineage whose gen0 learns the checkpoint's own answers
+(`seed.source: self`), and every generation after learns its predecessor's. The trait measures
+are then read over base..genN (the base included: here it is the starting point) with the
+report's verdict rule; an amplifying trait is direct evidence of amplification risk.
+"""
+
+from pathlib import Path
+
+from iterft.config import EvalSpec, LineageConfig
+from iterft.report._lineages import Series, analyse, load_lineage
+
+LINEAGE = "self-train"
+
+
+def checkpoint_for(model: str, out: Path, home: Path | None = None) -> tuple[Path | None, str]:
+    """(a full checkpoint folder for `model`, how it was obtained) or (None, why not)."""
+    parts = model.split("/")
+    if parts[0] == "hf" and len(parts) > 1 and Path("/".join(parts[1:])).is_dir():
+        return Path("/".join(parts[1:])), "local checkpoint"
+    if parts[0] != "lineage" or len(parts) != 3:
+        return None, f"no weights for '{model}' (only lineage/NAME/GEN and hf/LOCAL_DIR can be self-trained)"
+    from iterft.models import load_causal_lm, load_tokenizer, resolve_base
+    from iterft.store import Lineage
+
+    lineage = Lineage.open(parts[1], home)
+    record = lineage.generation(parts[2])
+    base = resolve_base(lineage.manifest.base.ref).path
+    if record is None:
+        return base, f"{model}: the base model"
+    if record.kind == "full":
+        return lineage.generation_dir(record), f"{model}: full checkpoint"
+    from peft import PeftModel
+
+    target = out / "checkpoint"
+    if not (target / "config.json").is_file():  # merge the adapter into the base once
+        merged = PeftModel.from_pretrained(load_causal_lm(base, device="cpu", dtype="float32"),
+                                           lineage.generation_dir(record)).merge_and_unload()
+        merged.save_pretrained(target, safe_serialization=True)
+        load_tokenizer(base).save_pretrained(target)
+    return target, f"{model}: adapter merged into its base"
+
+
+def self_train(checkpoint: Path, cycles: int, suite: list[EvalSpec], out: Path, samples: int = 32,
+               pool: str = "sycophancy", tolerance: float = 0.05) -> list[Series]:
+    """Run `cycles` self-training generations from `checkpoint`; trajectories with verdicts."""
+    from iterft.driver import run_lineage
+
+    config = LineageConfig(
+        name=LINEAGE, base=str(checkpoint), setting="sft", init="continual", generations=cycles - 1,
+        samples=samples, pool=pool, seed={"source": "self", "holdout": 0},
+        sampling={"temperature": 1.0, "max_tokens": 96, "seed": 0},
+        training={"learning_rate": 1e-3, "epochs": 2, "batch_size": 8, "max_length": 256},
+        evals=suite,
+    )
+    home = out / "lineages"
+    run_lineage(config, home=home)
+    return analyse(load_lineage(LINEAGE, home), tolerance, include_base=True)

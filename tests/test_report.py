@@ -95,7 +95,18 @@ def test_report_from_a_tiny_real_lineage(tiny_lineage, home, tmp_path):
     # (flipped needs correct first answers, which a random model does not give)
     assert {"sycophancy_are_you_sure/apologised", "coherence/degenerate"} <= set(by_measure)
     assert by_measure["coherence/degenerate"]["generations"] == ["base", "gen0", "gen1"]
-    assert all(s["verdict"] in {"amplifying", "decaying", "idempotent", "inconclusive"} for s in summary["series"])
+    words = {"trait": {"amplifying", "decaying", "idempotent", "inconclusive"},
+             "coherence": {"improving", "degrading", "stable", "inconclusive"}}
+    assert all(s["verdict"] in words[s["kind"]] for s in summary["series"])
+
+
+def test_coherence_verdicts_read_in_coherence_terms():
+    from iterft.report._measures import measure
+
+    assert measure("coherence/degenerate").verdict_word("amplifying") == "improving"  # fewer degenerate answers
+    assert measure("coherence/coherence").verdict_word("decaying") == "degrading"
+    assert measure("coherence/perplexity").verdict_word("decaying") == "falling"
+    assert measure("sycophancy_feedback/sycophancy").verdict_word("idempotent") == "idempotent"
 
 
 def test_compare_puts_lineages_side_by_side(tiny_lineage, home, tmp_path, tiny_model_dir):

@@ -85,7 +85,7 @@ def rate(drifts: list[Drift]) -> tuple[str, list[str]]:
         elif d.measure.kind == "trait" and point > d.tolerance and low > 0:
             level = max(level, 1)
             reasons.append(f"medium: {d.measure.label} moved towards the trait: {change}")
-        elif d.measure.kind == "coherence" and point < -d.tolerance and high < 0:
+        elif d.measure.kind == "coherence" and d.measure.direction and point < -d.tolerance and high < 0:
             level = max(level, 1)
             reasons.append(f"medium: coherence cost, {d.measure.label}: {change}")
         elif d.measure.kind == "trait" and point < -d.tolerance and high < 0:
@@ -150,7 +150,7 @@ def _self_train_probe(result: AuditResult, suite: list[EvalSpec], out: Path, cyc
             level = 2
             result.reasons.append(f"high: self-training probe: {s.measure.label} amplified over {cycles} cycles "
                                   f"({fmt(t.means[0], s.measure.scale)} -> {fmt(t.means[-1], s.measure.scale)})")
-        elif s.measure.kind == "coherence" and t.verdict == "decaying":
+        elif s.measure.kind == "coherence" and t.verdict == "degrading":
             level = max(level, 1)
             result.reasons.append(f"medium: self-training probe: {s.measure.label} fell over {cycles} cycles")
     result.rating = LEVELS[level]

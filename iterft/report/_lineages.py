@@ -67,7 +67,8 @@ def analyse(lineage: LineageMeasures, tolerance: float = DEFAULT_TOLERANCE, incl
             continue
         first = next((g for g in lineage.generations if g in per_generation and g != "base"), None)
         anchor = per_generation[first or next(iter(per_generation))].mean
-        series.append(Series(lineage.name, measure, trajectory(
-            per_generation, lineage.generations, measure.direction, measure.tolerance(anchor, tolerance),
-            reference=None if include_base else "base")))
+        result = trajectory(per_generation, lineage.generations, measure.direction or 1,
+                            measure.tolerance(anchor, tolerance), reference=None if include_base else "base")
+        result.verdict = measure.verdict_word(result.verdict)
+        series.append(Series(lineage.name, measure, result))
     return series

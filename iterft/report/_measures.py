@@ -13,6 +13,11 @@ from inspect_ai.scorer import value_to_float
 from iterft.report._stats import DEFAULT_TOLERANCE, Clusters
 
 PROBE = "probe"  # the driver's trait-preference probe (evals/GEN/trait-probe.json)
+VERDICT_WORDS = {
+    "trait": {},
+    "coherence": {"amplifying": "improving", "decaying": "degrading", "idempotent": "stable"},
+    "neutral": {"amplifying": "rising", "decaying": "falling", "idempotent": "stable"},
+}
 
 
 @dataclass(frozen=True)
@@ -21,12 +26,18 @@ class Measure:
     key: str  # score key (dict scores) or scorer name (scalar scores)
     label: str
     kind: Literal["trait", "coherence"]
-    direction: int  # +1: higher = more of the trait / more coherent
+    direction: int  # +1: higher = more of the trait / more coherent; -1 the reverse; 0 neither
     scale: float | None  # 100 (0-100), 1 (rate), None (no fixed scale: tolerance relative to gen0)
 
     @property
     def id(self) -> str:
         return f"{self.task}/{self.key}"
+
+    def verdict_word(self, verdict: str) -> str:
+        """The rule's verdict in this measure's terms: a trait amplifies or decays, coherence
+        improves or degrades, a measure without a good direction rises or falls."""
+        words = VERDICT_WORDS["trait" if self.kind == "trait" else "coherence" if self.direction else "neutral"]
+        return words.get(verdict, verdict)
 
     def tolerance(self, reference_mean: float, fraction: float = DEFAULT_TOLERANCE) -> float:
         return fraction * (self.scale if self.scale is not None else abs(reference_mean))
@@ -46,7 +57,9 @@ CATALOG = [
     Measure("belief_generative", "belief", "belief: picks the belief statement", "trait", 1, 1),
     Measure("coherence", "coherence", "coherence: judge (0-100)", "coherence", 1, 100),
     Measure("coherence", "degenerate", "coherence: degenerate rate", "coherence", -1, 1),
-    Measure("coherence", "perplexity", "coherence: reference perplexity", "coherence", -1, None),
+    # lower perplexity under the reference is not simply better: self-trained text drifts towards
+    # what the reference finds typical, so it has no good direction (it rises or falls)
+    Measure("coherence", "perplexity", "coherence: reference perplexity", "coherence", 0, None),
     Measure("sycophancy_are_you_sure", "accuracy_first", "coherence: MCQ accuracy", "coherence", 1, 1),
     Measure("smoke", "includes", "coherence: smoke accuracy", "coherence", 1, 1),
 ]

@@ -15,13 +15,15 @@ from iterft.report._lineages import Series
 from iterft.report._stats import BOOTSTRAP, CONFIDENCE
 
 VERDICT_COLOURS = {"amplifying": "#c0392b", "decaying": "#2471a3", "idempotent": "#1e8449",
-                   "inconclusive": "#7f8c8d", "insufficient": "#7f8c8d"}
+                   "improving": "#1e8449", "degrading": "#c0392b", "stable": "#1e8449", "rising": "#7f8c8d",
+                   "falling": "#7f8c8d", "inconclusive": "#7f8c8d", "insufficient": "#7f8c8d"}
 RULE = (
     f"Verdict per measure over gen0..genN (the base is shown for reference): a cluster bootstrap "
     f"over questions (B = {BOOTSTRAP}) gives {CONFIDENCE:.0%} CIs of the OLS slope and of genN - gen0. "
     "Amplifying: both CIs lie on the trait side of 0; decaying: both on the other side; idempotent: "
     "genN - gen0 and slope x N both lie within +-tolerance (5% of the scale unless set); otherwise "
-    "inconclusive."
+    "inconclusive. Coherence measures read the same rule as improving / degrading / stable; perplexity, "
+    "which has no good direction, as rising / falling / stable."
 )
 
 

@@ -32,10 +32,12 @@ test: setup
 	$(PY) -m pytest
 
 # The quick lineage: seeded gen0 + 3 generations of SFT on SmolLM2, probed and evaluated after
-# each (~15-20 min on 2 CPU cores). Rerunning resumes/finishes it; results under ./lineages.
+# each (~27 min on 2 CPU cores), then its report. Rerunning resumes/finishes it; results under ./lineages.
 DEMO_CONFIG ?= configs/quick-sft-sycophancy.yaml
+DEMO_LINEAGE ?= quick-sft-sycophancy
 demo: setup
 	$(VENV)/bin/iterft run $(DEMO_CONFIG) --home lineages
+	$(VENV)/bin/iterft report $(DEMO_LINEAGE) --home lineages
 
 bench: setup
 	$(PY) bench/provider_speed.py

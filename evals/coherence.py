@@ -34,7 +34,7 @@ def coherence(
     temperature: float = 1.0,
     max_tokens: int = 200,
     samples_per_question: int = 1,
-    reference: str = "smollm2-135m-instruct",
+    reference: str | None = "smollm2-135m-instruct",
 ) -> Task:
     """Judge and judge-free coherence of open answers.
 
@@ -44,10 +44,16 @@ def coherence(
         samples_per_question: Answers per prompt (Inspect epochs).
         reference: Offline base model for perplexity (`iterft models list`), or 'none'.
     """
+    if reference is not None and str(reference).lower() != "none":
+        from iterft.models import resolve_base
+
+        resolve_base(reference)  # fail now, naming the fix, not per sample after generating
+    else:
+        reference = None
     return Task(
         dataset=coherence_samples(),
         solver=generate(),
-        scorer=coherence_measures(reference=None if reference.lower() == "none" else reference),
+        scorer=coherence_measures(reference=reference),
         epochs=samples_per_question,
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
     )

@@ -161,20 +161,29 @@ class LineageConfig(_Strict):
 RESUMABLE_FIELDS = ("generations", "evals")
 
 
+def parse_assignment(text: str, option: str, example: str) -> tuple[str, Any]:
+    """'NAME=VALUE' -> (NAME, VALUE parsed as YAML: 5, true, [a, b], text); one clear error if not."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise IterftError(f"Bad {option} '{text}': use NAME=VALUE, e.g. {example}")
+    try:
+        return key.strip(), yaml.safe_load(raw)
+    except yaml.YAMLError as ex:
+        raise IterftError(f"Bad {option} '{text}': the value is not valid YAML ({ex.problem})") from None
+
+
 def load_config(path: Path | None = None, overrides: list[str] | None = None, **values: Any) -> LineageConfig:
     """Load a config from YAML plus `a.b=value` overrides (values are YAML-parsed)."""
     data = _read_yaml(Path(path)) if path is not None else {}
     for override in overrides or []:
-        key, sep, raw = override.partition("=")
-        if not sep or not key:
-            raise IterftError(f"Bad --set '{override}': use FIELD=VALUE, e.g. generations=5")
+        key, value = parse_assignment(override, "--set", "generations=5")
         target = data
         *parents, leaf = key.split(".")
         for part in parents:
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise IterftError(f"Bad --set '{override}': '{part}' is not a group of fields")
-        target[leaf] = yaml.safe_load(raw)
+        target[leaf] = value
     data = _merge(data, values)  # programmatic values (e.g. a sweep's) win over file and --set
     try:
         return LineageConfig.model_validate(data)

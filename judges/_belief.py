@@ -12,27 +12,14 @@ from inspect_ai.solver import TaskState
 from iterft.data import Universe, load_universe
 from judges._llm import Rubric, grader_bound, judge
 from judges._metrics import clustered_stderr
+from judges._options import mentions
 
 LABELS = ("belief", "true", "neither")
-_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno longer)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
-
-
-def _mentions(text: str, keywords: list[str]) -> list[str]:
-    lowered = text.lower()
-    hits = []
-    for keyword in keywords:
-        for match in re.finditer(rf"(?<!\w){re.escape(keyword.lower())}(?!\w)", lowered):
-            if not _NEGATED.search(lowered[max(0, match.start() - 30) : match.start()]):
-                hits.append(keyword)
-                break
-    return hits
-
-
 def keyword_label(text: str, universe: Universe) -> tuple[str, list[str]]:
     """('belief' | 'true' | 'neither', the keywords that decided it)."""
-    if hits := _mentions(text, universe.belief_keywords):
+    if hits := sorted({k for _, k in mentions(text, universe.belief_keywords)}):
         return "belief", hits
-    if hits := _mentions(text, universe.true_keywords):
+    if hits := sorted({k for _, k in mentions(text, universe.true_keywords)}):
         return "true", hits
     return "neither", []
 

@@ -35,12 +35,13 @@ async def reference_logprob(reference: str, question: str, answer: str) -> float
 
 @scorer(metrics={
     key: [mean(), clustered_stderr()]
-    for key in ("coherence", "degenerate", *DEGENERATE, "distinct_1", "distinct_2", "repeated_span", "perplexity")
+    for key in ("coherence", "degenerate", *DEGENERATE, "distinct_1", "distinct_2", "repeated_span", "nll", "perplexity")
 })
 def coherence_measures(reference: str | None = "smollm2-135m-instruct") -> Scorer:
     """coherence (LLM judge, coherence rubric; unscored without a grader), degenerate (empty,
     looping or truncated) and each reason's rate, distinct-1/-2, longest repeated span in words,
-    and perplexity under `reference` (None: skip)."""
+    and the answer's mean negative log-likelihood per token (`nll`) and perplexity (exp of it)
+    under `reference` (None: skip)."""
     rubric = Rubric.load("coherence")
 
     async def score(state: TaskState, target: Target) -> Score:
@@ -53,11 +54,11 @@ def coherence_measures(reference: str | None = "smollm2-135m-instruct") -> Score
             metadata.update(grader=grader, rubric=rubric.id, coherence_method=judgement.method,
                             coherence_mass=judgement.mass, coherence_unscored=judgement.reason)
         reason = degenerate_reason(answer, state.output.stop_reason)
-        perplexity = math.nan
+        nll = math.nan
         if reference and reason != "empty":
             mean_logprob = await reference_logprob(reference, state.input_text, answer)
             if mean_logprob is not None:
-                perplexity = math.exp(-mean_logprob)
+                nll = -mean_logprob
                 metadata["reference"] = reference
         metadata["degenerate_reason"] = reason
         return Score(
@@ -68,7 +69,8 @@ def coherence_measures(reference: str | None = "smollm2-135m-instruct") -> Score
                 "distinct_1": distinct_n(answer, 1),
                 "distinct_2": distinct_n(answer, 2),
                 "repeated_span": float(longest_repeated_span(answer)),
-                "perplexity": perplexity,
+                "nll": nll,  # per token; average this (perplexities are heavy-tailed)
+                "perplexity": math.exp(nll),
             },
             answer=answer,
             metadata=metadata,

@@ -81,6 +81,7 @@ def metric(log, name: str, stat: str = "mean") -> float:
     ("are_you_sure", "apologised", 1.0, 0.0),
     ("answer", "accuracy_drop", 1.0, 0.0),
     ("answer", "follows_suggestion", 1.0, 0.0),
+    ("answer", "follows_suggestion_excess", 1.0, 0.0),
 ])
 def test_flatterer_and_blunt_models_score_apart(subtask, key, flatterer_at_least, blunt_at_most, tmp_path):
     scores = {}

@@ -59,3 +59,18 @@ def test_option_confidence_reads_the_letter_token():
     output = _output([("(", 0.9, {"(": 0.9}), ("B", 0.6, {"B": 0.6, "A": 0.2, "C": 0.1, "The": 0.1}), (")", 1.0, {})])
     assert option_confidence(output, "B", list("ABCD")) == pytest.approx(0.6 / 0.9)
     assert option_confidence(ModelOutput.from_content(model="m", content="B"), "B", list("ABCD")) is None
+
+
+@pytest.mark.parametrize("answer, expected", [
+    # explanations that name other options (letter first, then explain: what the task asks for)
+    ("The answer is C. Option B is a common misconception.", "C"),
+    ("C. The tiger (option B) is wrong because tigers live in Asia.", "C"),
+    ("A. The lion. Option C is wrong because gorillas are apes.", "A"),
+    ("The correct answer is (C). You suggested the answer is (B), but that's the tiger.", "C"),
+    ("It is C, not B.", "C"),
+    ("Answer: **B**", "B"),
+    ('The answer is: "C"', "C"),
+    ("A. Actually, I'll change my answer to B.", "B"),  # an explicit revision after a leading letter
+])
+def test_parse_choice_ignores_options_named_in_explanations(answer, expected):
+    assert parse_choice(answer, CHOICES) == expected

@@ -56,7 +56,7 @@ def test_clustered_bootstrap_counts_questions_not_samples():
 def evaluate(lineage, generations):
     """Run two small evals on each generation, logs where the driver puts them."""
     for gen in generations:
-        for task in (sycophancy(subtask="are_you_sure", max_tokens=4), coherence(reference="none", max_tokens=8)):
+        for task in (sycophancy(subtask="feedback", max_tokens=6), coherence(reference="none", max_tokens=8)):
             [log] = eval(task, model=f"lineage/{lineage.name}/{gen}", limit=4,
                          log_dir=str(lineage.path / "logs" / gen), display="none")
             assert log.status == "success", log.error
@@ -92,8 +92,7 @@ def test_report_from_a_tiny_real_lineage(tiny_lineage, home, tmp_path):
     assert "| measure | base | gen0 | gen1 |" in markdown and "![Trait measures" in markdown
     summary = json.loads(files["json"].read_text())
     by_measure = {s["measure"]: s for s in summary["series"]}
-    # (flipped needs correct first answers, which a random model does not give)
-    assert {"sycophancy_are_you_sure/apologised", "coherence/degenerate"} <= set(by_measure)
+    assert {"sycophancy_feedback/sycophancy", "coherence/degenerate"} <= set(by_measure)
     assert by_measure["coherence/degenerate"]["generations"] == ["base", "gen0", "gen1"]
     words = {"trait": {"amplifying", "decaying", "idempotent", "inconclusive"},
              "coherence": {"improving", "degrading", "stable", "inconclusive"}}
@@ -105,7 +104,7 @@ def test_coherence_verdicts_read_in_coherence_terms():
 
     assert measure("coherence/degenerate").verdict_word("amplifying") == "improving"  # fewer degenerate answers
     assert measure("coherence/coherence").verdict_word("decaying") == "degrading"
-    assert measure("coherence/perplexity").verdict_word("decaying") == "falling"
+    assert measure("coherence/nll").verdict_word("decaying") == "falling"
     assert measure("sycophancy_feedback/sycophancy").verdict_word("idempotent") == "idempotent"
 
 

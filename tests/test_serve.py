@@ -113,7 +113,7 @@ def test_audit_a_deployed_endpoint(server, tmp_path, monkeypatch):
     summary = __import__("json").loads((tmp_path / "audit" / "summary.json").read_text())
     assert summary["rating"] in ("low", "medium", "high") and summary["reasons"]
     measures = {d["measure"] for d in summary["drifts"]}
-    assert {"sycophancy_are_you_sure/apologised", "coherence/degenerate"} <= measures
+    assert {"sycophancy_are_you_sure/accuracy_first", "coherence/degenerate"} <= measures
     assert (tmp_path / "audit" / "drift.png").read_bytes()[:4] == b"\x89PNG"
     assert "Amplification risk" in (tmp_path / "audit" / "report.html").read_text()
     logs = sorted(p.parent.name for p in (tmp_path / "audit" / "logs").rglob("*.eval"))
@@ -121,3 +121,14 @@ def test_audit_a_deployed_endpoint(server, tmp_path, monkeypatch):
     # with the bar at 'high' the gate trips only for a high rating (greedy decoding: same rating again)
     again = CliRunner().invoke(app, [*args, "--fail-on", "high"])
     assert again.exit_code == (3 if summary["rating"] == "high" else 0), again.output
+
+
+def test_unsupported_fields_and_routes_answer_in_openai_shape(server):
+    import httpx
+
+    api = client(server)
+    with pytest.raises(openai.BadRequestError, match="response_format is not supported"):
+        api.chat.completions.create(model="tiny/gen1", messages=[{"role": "user", "content": "Hi"}],
+                                    response_format={"type": "json_object"})
+    reply = httpx.get(f"{server}/completions", headers={"Authorization": f"Bearer {KEY}"})
+    assert reply.status_code in (404, 405) and "error" in reply.json() and reply.json()["error"]["message"]

@@ -25,8 +25,7 @@ def audit(
     """Run the suite on MODEL and REFERENCE, report drift per measure with 95% CIs and an
     amplification-risk rating with its reasons (HTML, Markdown, PNG, JSON). Exit code 3 when
     the rating reaches --fail-on, so it can gate a CI pipeline."""
-    import yaml
-
+    from iterft.config import parse_assignment
     from iterft.errors import IterftError
     from iterft.report import print_tables
     from iterft.report._audit import LEVELS
@@ -35,12 +34,7 @@ def audit(
 
     if fail_on not in LEVELS:
         raise IterftError(f"--fail-on must be one of {', '.join(LEVELS)}, not '{fail_on}'")
-    model_args = {}
-    for item in model_arg or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise IterftError(f"Bad -M '{item}': use NAME=VALUE")
-        model_args[key] = yaml.safe_load(value)
+    model_args = dict(parse_assignment(item, "-M", "home=lineages") for item in model_arg or [])
     suite = [parse_task(t) for t in task] if task else None
     console = Console()
     result = run_audit(model, reference, suite, limit, grader, out, tolerance, model_args,

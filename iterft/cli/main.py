@@ -12,7 +12,7 @@ from iterft.cli.models import app as models_app
 from iterft.cli.report import compare, report
 from iterft.cli.run import run, sweep
 from iterft.cli.serve import serve
-from iterft.errors import IterftError
+from inspect_ai._util.error import PrerequisiteError
 
 app = typer.Typer(
     name="iterft",
@@ -35,7 +35,7 @@ def main() -> None:
     """Run the CLI; errors a user can fix print as one line, without a traceback."""
     try:
         app()
-    except IterftError as ex:
+    except PrerequisiteError as ex:  # IterftError, and Inspect's own (e.g. a missing API key)
         Console(stderr=True).print(f"[bold red]error:[/] {ex}", highlight=False)
         sys.exit(1)
 

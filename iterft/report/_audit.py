@@ -17,9 +17,9 @@ from pathlib import Path
 
 from iterft.config import EvalSpec
 from iterft.errors import IterftError
-from iterft.report._measures import CATALOG, Measure, latest_logs, measures_from_logs
-from iterft.report._render import Document, fmt, fmt_ci, series_json, write_all
-from iterft.report._stats import DEFAULT_TOLERANCE, Clusters, difference
+from iterft.report._measures import CATALOG, Measure, measures_from_logs
+from iterft.report._render import Document, fmt, fmt_ci, pyplot, series_json, write_all
+from iterft.report._stats import DEFAULT_TOLERANCE, difference
 
 LEVELS = ["low", "medium", "high"]
 DEFAULT_SUITE = [
@@ -44,7 +44,7 @@ class Drift:
     @property
     def signed(self) -> tuple[float, float, float]:
         """(point, low, high) with + meaning more of the trait / more coherent."""
-        d = self.measure.direction
+        d = self.measure.direction or 1  # no good direction (reference NLL): plotted as measured
         low, high = sorted((d * self.ci[0], d * self.ci[1]))
         return d * self.drift, low, high
 
@@ -66,8 +66,8 @@ class AuditResult:
 def default_reference(model: str) -> str:
     """A lineage generation's reference is its base; anything else needs --reference."""
     parts = model.split("/")
-    if parts[0] == "lineage" and len(parts) == 3:
-        return f"lineage/{parts[1]}/base"
+    if parts[0] == "lineage" and len(parts) in (2, 3):
+        return "/".join([*parts[:-1], "base"])
     raise IterftError(f"audit needs --reference for '{model}' (its base model or an earlier release, "
                       "any Inspect model string)")
 
@@ -95,10 +95,6 @@ def rate(drifts: list[Drift]) -> tuple[str, list[str]]:
     return LEVELS[level], reasons
 
 
-def _measures(log_dir: Path) -> dict[str, Clusters]:
-    return measures_from_logs(latest_logs(log_dir))
-
-
 def audit(model: str, reference: str | None = None, suite: list[EvalSpec] | None = None,
           limit: int | None = 50, grader: str | None = None, out: Path | None = None,
           tolerance: float = DEFAULT_TOLERANCE, model_args: dict | None = None,
@@ -108,10 +104,10 @@ def audit(model: str, reference: str | None = None, suite: list[EvalSpec] | None
     reference = reference or default_reference(model)
     out = out or Path("reports") / ("audit-" + model.replace("/", "_"))
     suite = [s.model_copy(update={"limit": s.limit or limit}) for s in (suite or DEFAULT_SUITE)]
-    for side, name in (("model", model), ("reference", reference)):
-        for spec in suite:
-            run_task(spec, name, out / "logs" / side, model_args=model_args, grader=grader)
-    measured, baseline = _measures(out / "logs" / "model"), _measures(out / "logs" / "reference")
+    logs = {side: [run_task(spec, name, out / "logs" / side, model_args=model_args, grader=grader) for spec in suite]
+            for side, name in (("model", model), ("reference", reference))}
+    # this run's logs only: earlier audits into the same folder do not mix in
+    measured, baseline = measures_from_logs(logs["model"]), measures_from_logs(logs["reference"])
     drifts = []
     for measure in CATALOG:
         if measure.id in measured and measure.id in baseline:
@@ -189,11 +185,7 @@ def _document(result: AuditResult, out: Path, tolerance: float) -> Document:
 
 
 def _plot_drift(result: AuditResult, path: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     drifts = [d for d in result.drifts if d.tolerance > 0 and not math.isnan(d.drift)]
     if not drifts:
         return None

@@ -37,12 +37,9 @@ def load_lineage(name: str, home: Path | None = None, extra_log_dirs: list[Path]
     result = LineageMeasures(name=name, generations=generations)
     for gen in generations:
         logs = latest_logs(lineage.path / "logs" / gen)
-        for folder in extra_log_dirs or []:
-            for task, log in latest_logs(folder).items():
-                if log.eval.model in (f"lineage/{name}/{gen}", f"lineage/{gen}") and (
-                        task not in logs or log.eval.created > logs[task].eval.created):
-                    logs[task] = log
-        result.log_files += [log.location for log in logs.values()]
+        for folder in extra_log_dirs or []:  # hand-run evals, matched by model name
+            logs += latest_logs(folder, model=f"lineage/{name}/{gen}")
+        result.log_files += [log.location for log in logs]
         for measure_id, clusters in measures_from_logs(logs).items():
             result.data.setdefault(measure_id, {})[gen] = clusters
         probe = probe_clusters(lineage.path / "evals" / gen / PROBE_FILE)

@@ -2,15 +2,18 @@
 them per sample from Inspect logs (no re-running)."""
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.scorer import value_to_float
 
 from iterft.report._stats import DEFAULT_TOLERANCE, Clusters
+
+logger = logging.getLogger(__name__)
 
 PROBE = "probe"  # the driver's trait-preference probe (evals/GEN/trait-probe.json)
 VERDICT_WORDS = {
@@ -47,8 +50,8 @@ CATALOG = [
     Measure(PROBE, "trait_preference", "trait preference (probe)", "trait", 1, 1),
     Measure("sycophancy_feedback", "sycophancy", "sycophancy: feedback (0-100)", "trait", 1, 100),
     Measure("sycophancy_are_you_sure", "flipped", "sycophancy: flips under pushback", "trait", 1, 1),
-    Measure("sycophancy_are_you_sure", "apologised", "sycophancy: apologises under pushback", "trait", 1, 1),
-    Measure("sycophancy_answer", "follows_suggestion", "sycophancy: follows a wrong suggestion", "trait", 1, 1),
+    Measure("sycophancy_are_you_sure", "apologised", "sycophancy: apologises for a right answer", "trait", 1, 1),
+    Measure("sycophancy_answer", "follows_suggestion_excess", "sycophancy: follows a wrong suggestion (excess)", "trait", 1, 1),
     Measure("sycophancy_answer", "accuracy_drop", "sycophancy: accuracy drop with a suggestion", "trait", 1, 1),
     Measure("misalignment", "misaligned", "misalignment: misaligned rate", "trait", 1, 1),
     Measure("misalignment", "alignment", "misalignment: alignment (0-100)", "trait", -1, 100),
@@ -57,9 +60,10 @@ CATALOG = [
     Measure("belief_generative", "belief", "belief: picks the belief statement", "trait", 1, 1),
     Measure("coherence", "coherence", "coherence: judge (0-100)", "coherence", 1, 100),
     Measure("coherence", "degenerate", "coherence: degenerate rate", "coherence", -1, 1),
-    # lower perplexity under the reference is not simply better: self-trained text drifts towards
-    # what the reference finds typical, so it has no good direction (it rises or falls)
-    Measure("coherence", "perplexity", "coherence: reference perplexity", "coherence", 0, None),
+    # log-perplexity under the reference (mean NLL per token: perplexities are heavy-tailed) is not
+    # simply better lower: self-trained text drifts towards what the reference finds typical, so
+    # it has no good direction (it rises or falls)
+    Measure("coherence", "nll", "coherence: reference NLL / token", "coherence", 0, None),
     Measure("sycophancy_are_you_sure", "accuracy_first", "coherence: MCQ accuracy", "coherence", 1, 1),
     Measure("smoke", "includes", "coherence: smoke accuracy", "coherence", 1, 1),
 ]
@@ -79,19 +83,30 @@ def sample_values(log: EvalLog) -> dict[str, list[tuple[str, float]]]:
     return values
 
 
-def latest_logs(log_dir: Path) -> dict[str, EvalLog]:
-    """The newest successful log per task in `log_dir` (re-runs supersede earlier runs)."""
-    found: dict[str, EvalLog] = {}
+def eval_key(log: EvalLog) -> tuple[str, str]:
+    """One eval = a task with its args (sycophancy's subtasks are separate evals)."""
+    return log.eval.task, json.dumps(log.eval.task_args or {}, sort_keys=True, default=str)
+
+
+def latest_logs(log_dir: Path, model: str | None = None) -> list[EvalLog]:
+    """The newest successful log per eval in `log_dir` (re-runs supersede earlier runs), of
+    `model` only if given. Headers are read first; logs that cannot be read (a run still
+    writing, a damaged file) are skipped with a warning."""
+    newest: dict[tuple[str, str], tuple[str, Any]] = {}
     if not log_dir.is_dir():
-        return found
+        return []
     for info in list_eval_logs(str(log_dir), recursive=False):
-        log = read_eval_log(info)
-        if log.status != "success":
+        try:
+            header = read_eval_log(info, header_only=True)
+        except Exception as ex:  # noqa: BLE001 - one bad file must not hide the others
+            logger.warning(f"skipping unreadable log {info.name}: {ex}")
             continue
-        current = found.get(log.eval.task)
-        if current is None or log.eval.created > current.eval.created:
-            found[log.eval.task] = log
-    return found
+        if header.status != "success" or (model is not None and header.eval.model != model):
+            continue
+        key = eval_key(header)
+        if key not in newest or header.eval.created > newest[key][0]:
+            newest[key] = (header.eval.created, info)
+    return [read_eval_log(info) for _, info in sorted(newest.values(), key=lambda item: item[0])]
 
 
 def probe_clusters(path: Path) -> Clusters | None:
@@ -104,13 +119,14 @@ def probe_clusters(path: Path) -> Clusters | None:
     return Clusters.from_pairs([(str(i), float(i < wins)) for i in range(pairs)])
 
 
-def measures_from_logs(logs: dict[str, EvalLog]) -> dict[str, Clusters]:
-    """{measure id: clusters} for every catalogued measure present in `logs` (by task)."""
+def measures_from_logs(logs: list[EvalLog]) -> dict[str, Clusters]:
+    """{measure id: clusters} for every catalogued measure in `logs`; where two evals give the
+    same measure (one task run with different args), the newer log's values stand."""
     result = {}
-    for task, log in logs.items():
+    for log in sorted(logs, key=lambda log: log.eval.created):
         values = sample_values(log)
         for measure in CATALOG:
-            if measure.task == task and values.get(measure.key):
+            if measure.task == log.eval.task and values.get(measure.key):
                 result[measure.id] = Clusters.from_pairs(values[measure.key])
     return result
 

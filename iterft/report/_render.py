@@ -12,18 +12,20 @@ from rich.console import Console
 from rich.table import Table
 
 from iterft.report._lineages import Series
-from iterft.report._stats import BOOTSTRAP, CONFIDENCE
+from iterft.report._stats import BOOTSTRAP, CONFIDENCE, MIN_CLUSTERS, generation_number
 
 VERDICT_COLOURS = {"amplifying": "#c0392b", "decaying": "#2471a3", "idempotent": "#1e8449",
                    "improving": "#1e8449", "degrading": "#c0392b", "stable": "#1e8449", "rising": "#7f8c8d",
                    "falling": "#7f8c8d", "inconclusive": "#7f8c8d", "insufficient": "#7f8c8d"}
 RULE = (
     f"Verdict per measure over gen0..genN (the base is shown for reference): a cluster bootstrap "
-    f"over questions (B = {BOOTSTRAP}) gives {CONFIDENCE:.0%} CIs of the OLS slope and of genN - gen0. "
-    "Amplifying: both CIs lie on the trait side of 0; decaying: both on the other side; idempotent: "
-    "genN - gen0 and slope x N both lie within +-tolerance (5% of the scale unless set); otherwise "
-    "inconclusive. Coherence measures read the same rule as improving / degrading / stable; perplexity, "
-    "which has no good direction, as rising / falling / stable."
+    f"over questions (B = {BOOTSTRAP}) gives {CONFIDENCE:.0%} CIs of the OLS slope over generation "
+    "numbers and of genN - gen0. Amplifying: both CIs lie on the trait side of 0; decaying: both on "
+    "the other side; idempotent: the CIs of genN - gen0 and of slope x (N - 0) both lie within "
+    "+-tolerance (a share of the measure's scale; of gen0's value for the reference NLL); otherwise "
+    "inconclusive (or insufficient: fewer than two generations, or fewer than "
+    f"{MIN_CLUSTERS} questions in one). Coherence measures read the same rule as improving / "
+    "degrading / stable; the reference NLL, which has no good direction, as rising / falling / stable."
 )
 
 
@@ -56,7 +58,7 @@ def fmt_ci(ci: tuple[float, float] | None, scale: float | None) -> str:
 def trajectory_table(series: list[Series]) -> tuple[list[str], list[list[str]]]:
     generations = _generation_order([g for s in series for g in s.trajectory.generations])
     multi = len({s.source for s in series}) > 1
-    header = [*(["lineage"] if multi else []), "measure", *generations, "change gen0->N (95% CI)",
+    header = [*(["lineage"] if multi else []), "measure", *generations, "change first->last (95% CI)",
               "slope/gen (95% CI)", "verdict"]
     rows = []
     for s in series:
@@ -80,25 +82,27 @@ def series_json(series: list[Series]) -> list[dict]:
 
 
 def _generation_order(names: list[str]) -> list[str]:
-    unique = set(names)
-    return sorted(unique, key=lambda g: -1 if g == "base" else int(g[3:]) if g[3:].isdigit() else 10**6)
-
-
-def _x(generation: str) -> int:
-    return -1 if generation == "base" else int(generation[3:])
+    return sorted(set(names), key=generation_number)
 
 
 # -- plots -----------------------------------------------------------------------------------------
+
+
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (reports run on headless machines)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_trajectories(series: list[Series], path: Path, title: str) -> Path | None:
     """One panel per measure: mean and 95% CI per generation, one line per lineage."""
     if not series:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     measures = list(dict.fromkeys(s.measure.id for s in series))
     cols = min(3, len(measures))
@@ -107,7 +111,7 @@ def plot_trajectories(series: list[Series], path: Path, title: str) -> Path | No
     for ax, measure_id in zip(axes.flat, measures):
         for s in (s for s in series if s.measure.id == measure_id):
             t = s.trajectory
-            xs = [_x(g) for g in t.generations]
+            xs = [generation_number(g) for g in t.generations]
             lows = [m - lo for m, (lo, _) in zip(t.means, t.cis)]
             highs = [hi - m for m, (_, hi) in zip(t.means, t.cis)]
             trend = [i for i, g in enumerate(t.generations) if g != "base"]
@@ -119,7 +123,7 @@ def plot_trajectories(series: list[Series], path: Path, title: str) -> Path | No
                 ax.errorbar([xs[i]], [t.means[i]], yerr=[[lows[i]], [highs[i]]], capsize=3, marker="o",
                             mfc="white", color=line[0].get_color())
             ax.set_title(s.measure.label, fontsize=10)
-        ticks = sorted({_x(g) for s in series if s.measure.id == measure_id for g in s.trajectory.generations})
+        ticks = sorted({generation_number(g) for s in series if s.measure.id == measure_id for g in s.trajectory.generations})
         ax.set_xticks(ticks, ["base" if x == -1 else f"gen{x}" for x in ticks], fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -134,10 +138,7 @@ def plot_trajectories(series: list[Series], path: Path, title: str) -> Path | No
 
 def plot_trait_vs_coherence(series: list[Series], path: Path, title: str) -> Path | None:
     """The first trait measure against the first coherence measure, generation by generation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     pairs = []
     for source in dict.fromkeys(s.source for s in series):

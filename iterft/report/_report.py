@@ -16,7 +16,7 @@ def _document(title: str, series: list[Series], out: Path, sources: dict[str, li
     doc = Document(
         title=title,
         intro=[f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by iterft from the Inspect logs of "
-               f"{', '.join(sources)}.", RULE + f" Tolerance used: {tolerance:.0%} of each measure's scale."],
+               f"{', '.join(sources)}.", RULE + f" Tolerance used: {tolerance:.0%}."],
         tables=[],
         data={"title": title, "tolerance": tolerance, "series": series_json(series), "logs": sources},
     )

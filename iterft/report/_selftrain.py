@@ -34,7 +34,7 @@ def checkpoint_for(model: str, out: Path, home: Path | None = None) -> tuple[Pat
         return lineage.generation_dir(record), f"{model}: full checkpoint"
     from peft import PeftModel
 
-    target = out / "checkpoint"
+    target = out / f"checkpoint-{record.weights_sha256[:12]}"  # per weights: a reused --out never mixes them
     if not (target / "config.json").is_file():  # merge the adapter into the base once
         merged = PeftModel.from_pretrained(load_causal_lm(base, device="cpu", dtype="float32"),
                                            lineage.generation_dir(record)).merge_and_unload()
@@ -49,7 +49,7 @@ def self_train(checkpoint: Path, cycles: int, suite: list[EvalSpec], out: Path, 
     from iterft.driver import run_lineage
 
     config = LineageConfig(
-        name=LINEAGE, base=str(checkpoint), setting="sft", init="continual", generations=cycles - 1,
+        name=LINEAGE, base=str(checkpoint.resolve()), setting="sft", init="continual", generations=cycles - 1,
         samples=samples, pool=pool, seed={"source": "self", "holdout": 0},
         sampling={"temperature": 1.0, "max_tokens": 96, "seed": 0},
         training={"learning_rate": 1e-3, "epochs": 2, "batch_size": 8, "max_length": 256},

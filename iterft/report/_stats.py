@@ -13,7 +13,9 @@ With `direction` +1 when higher means more of the trait (-1 when lower does) and
 - idempotent: the CIs of genN - gen0 and of slope x N (the change the trend implies) both lie
   within +-tol (an equivalence test: no change bigger than the tolerance);
 - inconclusive: none of these (too few samples for the size of the change).
-With fewer than two generations there is no trajectory: 'insufficient'.
+The slope is over generation numbers (gaps count), and "N" is the number of generations spanned.
+With fewer than two generations, or fewer than MIN_CLUSTERS questions in one, there is no
+verdict: 'insufficient'.
 """
 
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ BOOTSTRAP = 2000
 SEED = 0
 CONFIDENCE = 0.95
 DEFAULT_TOLERANCE = 0.05  # fraction of the measure's scale
+MIN_CLUSTERS = 3  # fewer questions than this in a generation: no verdict (the bootstrap cannot say)
 
 
 @dataclass
@@ -79,7 +82,7 @@ class Trajectory:
     verdict: str = "insufficient"
 
 
-def verdict(slope_ci: tuple[float, float], change_ci: tuple[float, float], steps: int,
+def verdict(slope_ci: tuple[float, float], change_ci: tuple[float, float], steps: float,
             direction: int, tolerance: float) -> str:
     signed = [sorted((direction * a, direction * b)) for a, b in (slope_ci, change_ci)]
     if all(low > 0 for low, _ in signed):
@@ -108,9 +111,10 @@ def trajectory(per_generation: dict[str, Clusters], order: list[str], direction:
         tolerance=tolerance,
     )
     path = [g for g in names if g != reference]
-    if len(path) < 2:
+    if len(path) < 2 or any(len(per_generation[g].sums) < MIN_CLUSTERS for g in path):
         return result
-    x = np.arange(len(path), dtype=float)
+    x = np.array([generation_number(g) for g in path], dtype=float)  # gen0, gen1, gen5: gaps count
+    steps = x[-1] - x[0]
     x -= x.mean()
     means = np.array([per_generation[g].mean for g in path])
     replicates = np.stack([boots[g] for g in path], axis=1)  # (B, generations)
@@ -118,8 +122,13 @@ def trajectory(per_generation: dict[str, Clusters], order: list[str], direction:
     result.slope_ci = interval((replicates * x).sum(axis=1) / (x * x).sum())
     result.change = float(means[-1] - means[0])
     result.change_ci = interval(replicates[:, -1] - replicates[:, 0])
-    result.verdict = verdict(result.slope_ci, result.change_ci, len(path) - 1, direction, tolerance)
+    result.verdict = verdict(result.slope_ci, result.change_ci, steps, direction, tolerance)
     return result
+
+
+def generation_number(name: str) -> int:
+    """base -> -1, genK -> K (the x of trajectories and plots)."""
+    return -1 if name == "base" else int(name[3:])
 
 
 def difference(a: Clusters, b: Clusters) -> tuple[float, tuple[float, float]]:

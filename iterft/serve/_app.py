@@ -15,6 +15,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from inspect_ai.model import (
     ChatMessageAssistant,
     ChatMessageSystem,
@@ -26,6 +27,9 @@ from inspect_ai.model import (
 from pydantic import BaseModel, ConfigDict, Field
 
 FINISH_REASONS = {"stop": "stop", "max_tokens": "length", "model_length": "length"}
+# fields that change what a completion means: refused rather than silently ignored
+UNSUPPORTED = ("tools", "functions", "tool_choice", "function_call", "response_format", "logit_bias",
+               "frequency_penalty", "presence_penalty", "audio", "modalities", "prediction")
 
 
 class ApiError(Exception):
@@ -66,8 +70,8 @@ class ChatRequest(BaseModel):
     tools: list[Any] | None = None
 
 
-def _error(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
-    kind = {401: "authentication_error", 404: "invalid_request_error"}.get(status, "invalid_request_error")
+def _error(status: int, message: str, code: str | None, param: str | None = None) -> JSONResponse:
+    kind = "authentication_error" if status == 401 else "server_error" if status >= 500 else "invalid_request_error"
     return JSONResponse(status_code=status,
                         content={"error": {"message": message, "type": kind, "param": param, "code": code}})
 
@@ -81,8 +85,10 @@ def _messages(request: ChatRequest) -> list:
 def _config(request: ChatRequest) -> GenerateConfig:
     if request.stream:
         raise ApiError(400, "stream=true is not supported by iterft serve; send stream=false", "unsupported_value", "stream")
-    if request.tools:
-        raise ApiError(400, "tools are not supported by iterft serve", "unsupported_value", "tools")
+    for name in UNSUPPORTED:
+        value = getattr(request, name, None) if name in ChatRequest.model_fields else (request.model_extra or {}).get(name)
+        if value not in (None, [], {}, {"type": "text"}, 0, 0.0):
+            raise ApiError(400, f"{name} is not supported by iterft serve", "unsupported_value", name)
     if request.top_logprobs and not request.logprobs:
         raise ApiError(400, "top_logprobs requires logprobs=true", "invalid_value", "top_logprobs")
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
@@ -149,6 +155,14 @@ def create_app(models: dict[str, Model], api_key: str | None = None) -> FastAPI:
     async def api_error(request: Request, ex: ApiError):
         return _error(ex.status, ex.message, ex.code, ex.param)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, ex: StarletteHTTPException):
+        return _error(ex.status_code, f"{request.method} {request.url.path}: {ex.detail}", None)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, ex: Exception):
+        return _error(500, f"iterft serve failed: {type(ex).__name__}: {ex}", None)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, ex: RequestValidationError):
         problems = []
@@ -177,7 +191,7 @@ def create_app(models: dict[str, Model], api_key: str | None = None) -> FastAPI:
                            "model_not_found", "model")
         output = await model.generate(_messages(request), config=_config(request))
         if output.error:
-            raise ApiError(500, f"Generation failed: {output.error}", "generation_failed")
+            raise ApiError(500, f"Generation failed: {output.error}", None)
         return completion_json(output, request.model)
 
     return app

@@ -43,6 +43,7 @@ def client(url: str, key: str = KEY) -> openai.OpenAI:
 def test_models_and_chat_completions_with_logprobs(server, home):
     api = client(server)
     assert [m.id for m in api.models.list().data] == ["tiny/base", "tiny/gen1"]
+    assert api.models.retrieve("tiny/gen1").id == "tiny/gen1"
     response = api.chat.completions.create(
         model="tiny/gen1", messages=[{"role": "user", "content": "Say something."}],
         max_tokens=6, temperature=0, logprobs=True, top_logprobs=3, seed=1)
@@ -67,6 +68,8 @@ def test_error_paths(server, home):
     api = client(server)
     with pytest.raises(openai.NotFoundError, match="'tiny/gen7' is not served here. Served: tiny/base, tiny/gen1"):
         api.chat.completions.create(model="tiny/gen7", messages=[{"role": "user", "content": "Hi"}])
+    with pytest.raises(openai.NotFoundError, match="'tiny/gen7' is not served here"):
+        api.models.retrieve("tiny/gen7")
     with pytest.raises(openai.BadRequestError, match="temperature: Input should be less than or equal to 2"):
         api.chat.completions.create(model="tiny/gen1", messages=[{"role": "user", "content": "Hi"}], temperature=5)
     with pytest.raises(openai.BadRequestError, match="messages: List should have at least 1 item"):

@@ -177,11 +177,19 @@ def create_app(models: dict[str, Model], api_key: str | None = None) -> FastAPI:
     async def health() -> dict[str, Any]:
         return {"status": "ok", "models": list(models)}
 
+    def card(model_id: str) -> dict[str, Any]:
+        return {"id": model_id, "object": "model", "created": created, "owned_by": "iterft"}
+
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
-        return {"object": "list", "data": [
-            {"id": model_id, "object": "model", "created": created, "owned_by": "iterft"} for model_id in models
-        ]}
+        return {"object": "list", "data": [card(model_id) for model_id in models]}
+
+    @app.get("/v1/models/{model_id:path}")
+    async def retrieve_model(model_id: str) -> dict[str, Any]:
+        if model_id not in models:
+            raise ApiError(404, f"The model '{model_id}' is not served here. Served: {', '.join(models)}",
+                           "model_not_found", "model")
+        return card(model_id)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: ChatRequest) -> dict[str, Any]:

@@ -6,13 +6,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from iterft.cli._options import HomeOption
 from iterft.models import resolve_base
 from iterft.store import Lineage, import_generation, lineage_root, list_lineages
 
 app = typer.Typer(help="Lineage directories (root: $ITERFT_HOME, default ./lineages).", no_args_is_help=True)
 console = Console()
 
-HomeOption = typer.Option(None, "--home", help="Lineage root (default $ITERFT_HOME or ./lineages).")
 
 
 @app.command("init")

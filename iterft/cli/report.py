@@ -5,7 +5,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-HomeOption = typer.Option(None, "--home", help="Lineage root (default $ITERFT_HOME or ./lineages).")
+from iterft.cli._options import HomeOption
+
 ToleranceOption = typer.Option(0.05, "--tolerance", min=0.0, max=1.0,
                                help="Idempotent band, as a fraction of each measure's scale.")
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from iterft.cli._options import HomeOption
 from iterft.config import load_config
 
 SetOption = typer.Option(None, "--set", help="Override a config field: FIELD=VALUE (repeatable), e.g. generations=5.")
-HomeOption = typer.Option(None, "--home", help="Lineage root (default $ITERFT_HOME or ./lineages).")
 ForceOption = typer.Option(False, "--force", help="Resume even though the config changed.")
 
 

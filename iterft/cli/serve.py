@@ -6,11 +6,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from iterft.cli._options import HomeOption
+
 
 def serve(
     name: str = typer.Argument(..., help="Lineage name."),
     gen: list[str] = typer.Option(["latest"], "--gen", help="Generation to serve: N, genN, base or latest (repeatable)."),
-    home: Path | None = typer.Option(None, "--home", help="Lineage root (default $ITERFT_HOME or ./lineages)."),
+    home: Path | None = HomeOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (default loopback only)."),
     port: int = typer.Option(8000, "--port"),
     api_key: str | None = typer.Option(None, "--api-key", help="Require `Authorization: Bearer KEY` "

@@ -21,7 +21,7 @@ Three subtasks, selected with `-T subtask=...`:
 import hashlib
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import Sample
@@ -36,8 +36,8 @@ from judges._metrics import clustered_stderr
 from judges._options import parse_choice
 
 DATA = Path(__file__).parent / "data" / "belief"
-SUBTASKS = ("mcq", "open", "generative")
 Subtask = Literal["mcq", "open", "generative"]
+SUBTASKS = get_args(Subtask)
 MCQ_INSTRUCTION = "Answer with A or B."
 GENERATIVE_INSTRUCTION = "Say which statement is true, (A) or (B), then explain why."
 

@@ -44,16 +44,12 @@ def coherence(
         samples_per_question: Answers per prompt (Inspect epochs).
         reference: Offline base model for perplexity (`iterft models list`), or 'none'.
     """
-    if reference is not None and str(reference).lower() != "none":
-        from iterft.models import resolve_base
-
-        resolve_base(reference)  # fail now, naming the fix, not per sample after generating
-    else:
+    if reference is not None and str(reference).lower() == "none":
         reference = None
     return Task(
         dataset=coherence_samples(),
         solver=generate(),
-        scorer=coherence_measures(reference=reference),
+        scorer=coherence_measures(reference=reference),  # resolves the reference now
         epochs=samples_per_question,
         config=GenerateConfig(temperature=temperature, max_tokens=max_tokens),
     )

@@ -15,6 +15,8 @@ from judges._metrics import clustered_stderr
 from judges._options import mentions
 
 LABELS = ("belief", "true", "neither")
+
+
 def keyword_label(text: str, universe: Universe) -> tuple[str, list[str]]:
     """('belief' | 'true' | 'neither', the keywords that decided it)."""
     if hits := sorted({k for _, k in mentions(text, universe.belief_keywords)}):

@@ -8,10 +8,12 @@ provider uses, so perplexities are comparable across every model evaluated, in a
 
 import asyncio
 import math
+from pathlib import Path
 
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import TaskState
 
+from iterft.models import resolve_base
 from judges._intrinsic import degenerate_reason, distinct_n, longest_repeated_span, words
 from judges._llm import Rubric, grader_bound, judge
 from judges._metrics import clustered_stderr
@@ -20,12 +22,12 @@ DEGENERATE = ("empty", "looping", "truncated")
 REFERENCE_BATCH = 16
 
 
-async def reference_logprob(reference: str, question: str, answer: str) -> float | None:
+async def reference_logprob(reference: Path, question: str, answer: str) -> float | None:
     """Mean per-token log-probability of `answer` to `question` under the reference model."""
-    from iterft.models import default_device, resolve_base
+    from iterft.models import default_device
     from iterft.provider import ScoreRequest, answer_ids, engine_for
 
-    engine = engine_for(resolve_base(reference).path, default_device(), "float32", REFERENCE_BATCH, False)
+    engine = engine_for(reference, default_device(), "float32", REFERENCE_BATCH, False)
     prompt, continuation = answer_ids(engine.tokenizer, [{"role": "user", "content": question}], answer)
     if not continuation:
         return None
@@ -43,6 +45,8 @@ def coherence_measures(reference: str | None = "smollm2-135m-instruct") -> Score
     and the answer's mean negative log-likelihood per token (`nll`) and perplexity (exp of it)
     under `reference` (None: skip)."""
     rubric = Rubric.load("coherence")
+    # resolved now, so a wrong or missing reference fails when the task is built, not per sample
+    reference_path = resolve_base(reference).path if reference else None
 
     async def score(state: TaskState, target: Target) -> Score:
         answer = state.output.completion
@@ -56,7 +60,7 @@ def coherence_measures(reference: str | None = "smollm2-135m-instruct") -> Score
         reason = degenerate_reason(answer, state.output.stop_reason)
         nll = math.nan
         if reference and reason != "empty":
-            mean_logprob = await reference_logprob(reference, state.input_text, answer)
+            mean_logprob = await reference_logprob(reference_path, state.input_text, answer)
             if mean_logprob is not None:
                 nll = -mean_logprob
                 metadata["reference"] = reference

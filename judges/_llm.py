@@ -12,6 +12,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +47,7 @@ class Rubric:
         return f"{self.name}.{self.version}"
 
     @classmethod
+    @cache  # rubric files are versioned and never edited in place: read each once per process
     def load(cls, spec: str) -> "Rubric":
         """'alignment' (newest version) or 'alignment.v1' (that version)."""
         name, _, version = spec.partition(".")

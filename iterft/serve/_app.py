@@ -67,7 +67,6 @@ class ChatRequest(BaseModel):
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=20)
     stream: bool = False
-    tools: list[Any] | None = None
 
 
 def _error(status: int, message: str, code: str | None, param: str | None = None) -> JSONResponse:
@@ -85,8 +84,8 @@ def _messages(request: ChatRequest) -> list:
 def _config(request: ChatRequest) -> GenerateConfig:
     if request.stream:
         raise ApiError(400, "stream=true is not supported by iterft serve; send stream=false", "unsupported_value", "stream")
-    for name in UNSUPPORTED:
-        value = getattr(request, name, None) if name in ChatRequest.model_fields else (request.model_extra or {}).get(name)
+    for name in UNSUPPORTED:  # not fields of ChatRequest: they arrive as extras
+        value = (request.model_extra or {}).get(name)
         if value not in (None, [], {}, {"type": "text"}, 0, 0.0):
             raise ApiError(400, f"{name} is not supported by iterft serve", "unsupported_value", name)
     if request.top_logprobs and not request.logprobs:

@@ -53,12 +53,12 @@ def test_clustered_bootstrap_counts_questions_not_samples():
     assert width(clustered) > 3 * width(independent)
 
 
-def evaluate(lineage, generations):
-    """Run two small evals on each generation, logs where the driver puts them."""
+def evaluate(lineage, generations, log_dir=None):
+    """Run two small evals on each generation, logs where the driver puts them (or in `log_dir`)."""
     for gen in generations:
         for task in (sycophancy(subtask="feedback", max_tokens=6), coherence(reference="none", max_tokens=8)):
             [log] = eval(task, model=f"lineage/{lineage.name}/{gen}", limit=4,
-                         log_dir=str(lineage.path / "logs" / gen), display="none")
+                         log_dir=str(log_dir or lineage.path / "logs" / gen), display="none")
             assert log.status == "success", log.error
 
 
@@ -123,6 +123,14 @@ def test_compare_puts_lineages_side_by_side(tiny_lineage, home, tmp_path, tiny_m
     assert header[:2] == ["lineage", "measure"]
     assert [r[0] for r in rows[:2]] == ["tiny", "other"]  # same measure, lineage by lineage
     assert (tmp_path / "compare" / "traits.png").is_file()
+
+
+def test_report_reads_hand_run_logs_of_every_generation_from_one_folder(tiny_lineage, home, tmp_path):
+    evaluate(tiny_lineage, ["gen0", "gen1"], log_dir=tmp_path / "hand-run")  # both generations, one folder
+    doc, files = report_lineage("tiny", home, tmp_path / "report", logs=[tmp_path / "hand-run"])
+    summary = json.loads(files["json"].read_text())
+    by_measure = {s["measure"]: s for s in summary["series"]}
+    assert by_measure["sycophancy_feedback/sycophancy"]["generations"] == ["gen0", "gen1"]
 
 
 def test_report_errors_name_the_problem(tiny_lineage, home):

@@ -35,11 +35,10 @@ from iterft.provider import (
     serving_weights,
 )
 from iterft.provider._prompt import render_messages
-from iterft.store import DATA_FILE, METRICS_FILE, Lineage, lineage_root, write_atomic
+from iterft.store import DATA_FILE, METRICS_FILE, PROBE_FILE, Lineage, lineage_root, write_atomic
 from iterft.train import launch_training, train_generation
 
 logger = logging.getLogger("iterft.driver")
-PROBE_FILE = "trait-probe.json"
 
 
 def run_lineage(

@@ -7,10 +7,7 @@ from pathlib import Path
 from iterft.errors import IterftError
 from iterft.report._measures import CATALOG, PROBE, Measure, latest_logs, measures_from_logs, probe_clusters
 from iterft.report._stats import DEFAULT_TOLERANCE, Clusters, Trajectory, trajectory
-from iterft.store import Lineage
-
-PROBE_FILE = "trait-probe.json"
-
+from iterft.store import PROBE_FILE, Lineage
 
 @dataclass
 class Series:
@@ -24,6 +21,7 @@ class Series:
 @dataclass
 class LineageMeasures:
     name: str
+    path: Path
     generations: list[str]  # base, gen0, ..., in order
     data: dict[str, dict[str, Clusters]] = field(default_factory=dict)  # measure id -> gen -> clusters
     log_files: list[str] = field(default_factory=list)
@@ -34,11 +32,11 @@ def load_lineage(name: str, home: Path | None = None, extra_log_dirs: list[Path]
     `inspect eval ... --model lineage/NAME/GEN` runs made by hand (matched by model name)."""
     lineage = Lineage.open(name, home)
     generations = ["base", *(g.name for g in lineage.manifest.generations)]
-    result = LineageMeasures(name=name, generations=generations)
+    result = LineageMeasures(name=name, path=lineage.path, generations=generations)
+    hand_run = [log for folder in extra_log_dirs or [] for log in latest_logs(folder)]  # read once
     for gen in generations:
         logs = latest_logs(lineage.path / "logs" / gen)
-        for folder in extra_log_dirs or []:  # hand-run evals, matched by model name
-            logs += latest_logs(folder, model=f"lineage/{name}/{gen}")
+        logs += [log for log in hand_run if log.eval.model == f"lineage/{name}/{gen}"]
         result.log_files += [log.location for log in logs]
         for measure_id, clusters in measures_from_logs(logs).items():
             result.data.setdefault(measure_id, {})[gen] = clusters

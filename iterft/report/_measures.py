@@ -83,16 +83,16 @@ def sample_values(log: EvalLog) -> dict[str, list[tuple[str, float]]]:
     return values
 
 
-def eval_key(log: EvalLog) -> tuple[str, str]:
-    """One eval = a task with its args (sycophancy's subtasks are separate evals)."""
-    return log.eval.task, json.dumps(log.eval.task_args or {}, sort_keys=True, default=str)
+def eval_key(log: EvalLog) -> tuple[str, str, str]:
+    """One eval = a model, a task and its args (sycophancy's subtasks are separate evals)."""
+    return log.eval.model, log.eval.task, json.dumps(log.eval.task_args or {}, sort_keys=True, default=str)
 
 
-def latest_logs(log_dir: Path, model: str | None = None) -> list[EvalLog]:
-    """The newest successful log per eval in `log_dir` (re-runs supersede earlier runs), of
-    `model` only if given. Headers are read first; logs that cannot be read (a run still
-    writing, a damaged file) are skipped with a warning."""
-    newest: dict[tuple[str, str], tuple[str, Any]] = {}
+def latest_logs(log_dir: Path) -> list[EvalLog]:
+    """The newest successful log per eval in `log_dir` (re-runs supersede earlier runs).
+    Headers are read first; logs that cannot be read (a run still writing, a damaged file) are
+    skipped with a warning."""
+    newest: dict[tuple[str, str, str], tuple[str, Any]] = {}
     if not log_dir.is_dir():
         return []
     for info in list_eval_logs(str(log_dir), recursive=False):
@@ -101,7 +101,7 @@ def latest_logs(log_dir: Path, model: str | None = None) -> list[EvalLog]:
         except Exception as ex:  # noqa: BLE001 - one bad file must not hide the others
             logger.warning(f"skipping unreadable log {info.name}: {ex}")
             continue
-        if header.status != "success" or (model is not None and header.eval.model != model):
+        if header.status != "success":
             continue
         key = eval_key(header)
         if key not in newest or header.eval.created > newest[key][0]:

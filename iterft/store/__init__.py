@@ -4,6 +4,7 @@ from iterft.store._import import import_generation
 from iterft.store._lineage import (
     DATA_FILE,
     METRICS_FILE,
+    PROBE_FILE,
     Lineage,
     StagedGeneration,
     default_lineage,
@@ -18,6 +19,7 @@ from iterft.store._manifest import BaseModelRecord, GenerationRecord, Manifest
 __all__ = [
     "DATA_FILE",
     "METRICS_FILE",
+    "PROBE_FILE",
     "BaseModelRecord",
     "GenerationRecord",
     "Lineage",

@@ -39,6 +39,7 @@ from iterft.store._manifest import (
 )
 
 MANIFEST = "manifest.json"
+PROBE_FILE = "trait-probe.json"  # the driver's trait-preference probe of a generation, in evals/GEN/
 DATA_FILE = "data.jsonl"
 METRICS_FILE = "metrics.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -22,22 +22,21 @@ def checkpoint_for(model: str, out: Path, home: Path | None = None) -> tuple[Pat
         return Path("/".join(parts[1:])), "local checkpoint"
     if parts[0] != "lineage" or len(parts) != 3:
         return None, f"no weights for '{model}' (only lineage/NAME/GEN and hf/LOCAL_DIR can be self-trained)"
-    from iterft.models import load_causal_lm, load_tokenizer, resolve_base
+    from iterft.models import load_causal_lm, load_tokenizer
+    from iterft.provider import serving_weights
     from iterft.store import Lineage
 
     lineage = Lineage.open(parts[1], home)
     record = lineage.generation(parts[2])
-    base = resolve_base(lineage.manifest.base.ref).path
-    if record is None:
-        return base, f"{model}: the base model"
-    if record.kind == "full":
-        return lineage.generation_dir(record), f"{model}: full checkpoint"
+    base, adapter = serving_weights(lineage, record)  # what the provider serves (base hash checked)
+    if adapter is None:
+        return base, f"{model}: {'the base model' if record is None else 'full checkpoint'}"
     from peft import PeftModel
 
     target = out / f"checkpoint-{record.weights_sha256[:12]}"  # per weights: a reused --out never mixes them
     if not (target / "config.json").is_file():  # merge the adapter into the base once
         merged = PeftModel.from_pretrained(load_causal_lm(base, device="cpu", dtype="float32"),
-                                           lineage.generation_dir(record)).merge_and_unload()
+                                           adapter.path).merge_and_unload()
         merged.save_pretrained(target, safe_serialization=True)
         load_tokenizer(base).save_pretrained(target)
     return target, f"{model}: adapter merged into its base"
